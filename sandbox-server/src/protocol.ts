@@ -1,0 +1,104 @@
+/**
+ * The terminal WebSocket protocol, shared by the page (src/) and the server.
+ *
+ * Binary frames carry terminal bytes: keystrokes from page to server, output from
+ * server to page. Text frames carry the typed JSON control messages below. The
+ * first message from the page must be `hello`, within FIRST_MESSAGE_TIMEOUT_MS.
+ */
+import { z } from 'zod';
+
+/** Path of the terminal WebSocket on the site's own origin. */
+export const TERMINAL_PATH = '/ws/terminal';
+/** Name of the HttpOnly cookie that identifies a learner. */
+export const LEARNER_COOKIE = 'berth_learner';
+
+/** Largest frame either side may send; ws closes bigger ones with 1009. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+export const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
+
+/**
+ * Flow control: the page asks the server to pause output once this many bytes
+ * are written to xterm but not yet rendered, and to resume below the low mark.
+ */
+export const CLIENT_HIGH_WATER_BYTES = 512 * 1024;
+export const CLIENT_LOW_WATER_BYTES = 64 * 1024;
+
+/** WebSocket close codes (4000-4999 are application codes). */
+export const CloseCode = {
+  /** A frame was not valid JSON or not a known message. */
+  BadMessage: 4000,
+  /** No `hello` arrived in time. */
+  FirstMessageTimeout: 4002,
+  /** The sandbox could not be started; the message says why. */
+  SandboxFailed: 4011,
+  /** The server is shutting down; reconnect later. */
+  ServerShutdown: 4012,
+  /** Too many frames too fast. */
+  RateLimited: 4029,
+} as const;
+
+const dimension = z.number().int().min(2).max(1000);
+
+export const ClientMessage = z.discriminatedUnion('t', [
+  z
+    .object({
+      t: z.literal('hello').describe('First message: the terminal size the page will render.'),
+      cols: dimension,
+      rows: dimension,
+    })
+    .strict(),
+  z.object({ t: z.literal('resize'), cols: dimension, rows: dimension }).strict(),
+  z.object({ t: z.literal('pause').describe('The page has too much unrendered output.') }).strict(),
+  z.object({ t: z.literal('resume').describe('The page caught up; send output again.') }).strict(),
+  z.object({ t: z.literal('reset').describe('Destroy this sandbox and start a fresh one.') }).strict(),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export const SandboxState = z.enum([
+  'creating', // container being created
+  'starting', // container running, nested engine booting
+  'ready', // shell attached, `docker info` answers
+  'stopping',
+  'stopped', // stopped by the idle timer; data kept
+  'failed',
+]);
+export type SandboxState = z.infer<typeof SandboxState>;
+
+export const ServerMessage = z.discriminatedUnion('t', [
+  z
+    .object({
+      t: z.literal('status'),
+      state: SandboxState,
+      /** Human-readable detail: progress step or failure reason. */
+      message: z.string().max(2000).optional(),
+      /** Epoch ms at which the idle timer stops the sandbox, when ready. */
+      idleStopAt: z.number().int().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      t: z.literal('replay'),
+      /** Bytes of scrollback that follow as binary frames before live output. */
+      bytes: z.number().int().min(0),
+    })
+    .strict(),
+  z.object({ t: z.literal('error'), message: z.string().max(2000) }).strict(),
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) return { ok: false, error: z.prettifyError(result.error) };
+  return { ok: true, value: result.data };
+}
+
+export const parseClientMessage = (text: string) => parseWith(ClientMessage, text);
+export const parseServerMessage = (text: string) => parseWith(ServerMessage, text);
