@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, allowedOrigins, loadConfig, parseBytes, parseDuration } from './config.ts';
+
+test('defaults load and derive the public URL from the port', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 4321);
+  assert.equal(config.publicUrl, 'http://localhost:4321');
+  assert.equal(config.sandboxMemory, 1536 * 1024 * 1024);
+  assert.equal(config.idleTimeout, 30 * 60_000);
+  assert.deepEqual([...allowedOrigins(config)].sort(), ['http://127.0.0.1:4321', 'http://localhost:4321']);
+});
+
+test('sizes and durations parse with units', () => {
+  assert.equal(parseBytes(0)('2g'), 2 * 1024 ** 3);
+  assert.equal(parseBytes(0)('1.5G'), 1.5 * 1024 ** 3);
+  assert.equal(parseBytes(0)('512MiB'), 512 * 1024 ** 2);
+  assert.equal(parseBytes(0)('4096'), 4096);
+  assert.equal(parseDuration(0)('90s'), 90_000);
+  assert.equal(parseDuration(0)('250ms'), 250);
+  assert.equal(parseDuration(0)('2h'), 7_200_000);
+  assert.throws(() => parseDuration(0)('30'), /duration/);
+  assert.throws(() => parseBytes(0)('lots'), /size/);
+});
+
+test('a bad value refuses to start and names every bad variable', () => {
+  assert.throws(
+    () => loadConfig({ BERTH_PORT: 'eighty', BERTH_SANDBOX_MEMORY: '10m', BERTH_IDLE_TIMEOUT: '5m' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /BERTH_PORT: expected a whole number/);
+      assert.match(err.message, /BERTH_SANDBOX_MEMORY: expected at least/);
+      assert.doesNotMatch(err.message, /BERTH_IDLE_TIMEOUT/);
+      return true;
+    },
+  );
+});
+
+test('origins must be bare origins; the public URL is allowed', () => {
+  const config = loadConfig({ BERTH_PUBLIC_URL: 'https://docker.school.example/', BERTH_ALLOWED_ORIGINS: 'http://10.0.0.5:4321' });
+  assert.equal(config.publicUrl, 'https://docker.school.example');
+  const origins = allowedOrigins(config);
+  assert.ok(origins.has('https://docker.school.example'));
+  assert.ok(origins.has('http://10.0.0.5:4321'));
+  assert.throws(() => loadConfig({ BERTH_ALLOWED_ORIGINS: 'http://x.example/path' }), /BERTH_ALLOWED_ORIGINS: .*bare origin/);
+  assert.throws(() => loadConfig({ BERTH_PUBLIC_URL: 'ftp://x' }), /BERTH_PUBLIC_URL/);
+});
+
+test('instance names are restricted to label-safe characters', () => {
+  assert.equal(loadConfig({ BERTH_INSTANCE: 'class-a' }).instance, 'class-a');
+  assert.throws(() => loadConfig({ BERTH_INSTANCE: 'Class A' }), /BERTH_INSTANCE/);
+});

@@ -1,0 +1,182 @@
+/**
+ * Configuration as one declarative table: every setting has a BERTH_* variable,
+ * a description, a default and a parser. `loadConfig` refuses to start on a bad
+ * value and names the variable. The README's settings table mirrors this one.
+ */
+
+type Parser<T> = (raw: string) => T;
+
+interface Setting<T> {
+  env: string;
+  description: string;
+  default: string;
+  parse: Parser<T>;
+}
+
+function setting<T>(env: string, description: string, defaultValue: string, parse: Parser<T>): Setting<T> {
+  return { env, description, default: defaultValue, parse };
+}
+
+export function parseInteger(min: number, max: number): Parser<number> {
+  return (raw) => {
+    if (!/^\d+$/.test(raw.trim())) throw new Error(`expected a whole number, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`expected a number from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
+export function parseNumber(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`expected a number, got "${raw}"`);
+    if (n < min || n > max) throw new Error(`expected a number from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** "512m", "1.5g", "65536" -> bytes. */
+export function parseBytes(min: number): Parser<number> {
+  return (raw) => {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(raw.trim());
+    if (!m) throw new Error(`expected a size such as 512m or 2g, got "${raw}"`);
+    const bytes = Math.floor(Number(m[1]) * BYTE_UNITS[(m[2] ?? '').toLowerCase()]!);
+    if (bytes < min) throw new Error(`expected at least ${min} bytes, got ${bytes}`);
+    return bytes;
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "30m", "90s", "1h", "250ms" -> milliseconds. */
+export function parseDuration(minMs: number): Parser<number> {
+  return (raw) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(raw.trim());
+    if (!m) throw new Error(`expected a duration such as 90s, 30m or 2h, got "${raw}"`);
+    const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+    if (ms < minMs) throw new Error(`expected at least ${minMs} ms, got ${ms} ms`);
+    return ms;
+  };
+}
+
+export function parseOneOf<const T extends string>(...values: T[]): Parser<T> {
+  return (raw) => {
+    if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+}
+
+export const parseString: Parser<string> = (raw) => raw;
+
+export const parseName: Parser<string> = (raw) => {
+  if (!/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(raw)) throw new Error(`expected lowercase letters, digits, "-", "_" or ".", got "${raw}"`);
+  return raw;
+};
+
+/** An http(s) origin-bearing URL without a trailing slash, or "" for "derive it". */
+export const parseUrlOrEmpty: Parser<string> = (raw) => {
+  if (raw === '') return '';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`expected a URL such as https://learn.example.org, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`expected an http or https URL, got "${raw}"`);
+  return url.origin;
+};
+
+/** Comma-separated origins. */
+export const parseOrigins: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const origin = parseUrlOrEmpty(s);
+      if (new URL(s).origin !== s.replace(/\/$/, '')) throw new Error(`"${s}" is not a bare origin (scheme://host[:port])`);
+      return origin;
+    });
+
+export const settings = {
+  host: setting('BERTH_HOST', 'Address the server listens on. Use 0.0.0.0 to serve a classroom network.', '127.0.0.1', parseString),
+  port: setting('BERTH_PORT', 'Port for the site, the API and the terminal WebSocket (one port).', '4321', parseInteger(0, 65535)),
+  publicUrl: setting(
+    'BERTH_PUBLIC_URL',
+    'The URL learners open, e.g. https://docker.school.example. Empty: http://localhost:<port>.',
+    '',
+    parseUrlOrEmpty,
+  ),
+  allowedOrigins: setting(
+    'BERTH_ALLOWED_ORIGINS',
+    'Extra origins allowed to open terminals (comma-separated). The public URL, localhost and 127.0.0.1 on the port are always allowed.',
+    '',
+    parseOrigins,
+  ),
+  instance: setting(
+    'BERTH_INSTANCE',
+    'Name of this Berth on the engine. Labels scope every container, volume and network to it, so two instances can share an engine.',
+    'default',
+    parseName,
+  ),
+  dataDir: setting('BERTH_DATA_DIR', 'Directory for the embedded SQLite store.', '.berth', parseString),
+  siteDir: setting('BERTH_SITE_DIR', 'Directory of the built site (astro build output).', 'dist', parseString),
+  sandboxImage: setting('BERTH_SANDBOX_IMAGE', 'Image for learner sandboxes (built by npm run images).', 'berth/sandbox:latest', parseString),
+  sandboxMemory: setting('BERTH_SANDBOX_MEMORY', 'Memory limit per sandbox, swap disabled (e.g. 1536m, 2g).', '1536m', parseBytes(256 * 1024 ** 2)),
+  sandboxCpus: setting('BERTH_SANDBOX_CPUS', 'CPU limit per sandbox, in cores (e.g. 1, 0.5).', '1', parseNumber(0.1, 64)),
+  sandboxPids: setting('BERTH_SANDBOX_PIDS', 'Process limit per sandbox, nested containers included.', '1024', parseInteger(64, 65536)),
+  idleTimeout: setting(
+    'BERTH_IDLE_TIMEOUT',
+    'A sandbox with no terminal input for this long is stopped; its data is kept and it resumes on return.',
+    '30m',
+    parseDuration(10_000),
+  ),
+  startTimeout: setting('BERTH_START_TIMEOUT', 'How long a sandbox may take to become ready before it is reported failed.', '90s', parseDuration(1000)),
+  maxConcurrentStarts: setting('BERTH_MAX_CONCURRENT_STARTS', 'Sandboxes created or started at the same time; others wait their turn.', '4', parseInteger(1, 64)),
+  scrollbackBytes: setting('BERTH_SCROLLBACK_BYTES', 'Terminal output kept per sandbox to replay on reconnect.', '256k', parseBytes(1024)),
+  maxTerminalsPerLearner: setting('BERTH_MAX_TERMINALS_PER_LEARNER', 'Open terminal connections (tabs) allowed per learner.', '8', parseInteger(1, 100)),
+  logLevel: setting('BERTH_LOG_LEVEL', 'Log level: fatal, error, warn, info, debug or trace.', 'info', parseOneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace')),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: Settings[K] extends Setting<infer T> ? T : never };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads every setting from `env`; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[s.env] ?? s.default;
+    try {
+      out[key] = s.parse(raw);
+    } catch (err) {
+      problems.push(`${s.env}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const config = out as Config;
+  if (config.publicUrl === '') config.publicUrl = `http://localhost:${config.port}`;
+  return config;
+}
+
+/** Origins allowed to open a terminal: the public URL plus local names on our port. */
+export function allowedOrigins(config: Config, listeningPort: number = config.port): Set<string> {
+  return new Set([
+    config.publicUrl,
+    `http://localhost:${listeningPort}`,
+    `http://127.0.0.1:${listeningPort}`,
+    ...config.allowedOrigins,
+  ]);
+}
+
+/** The settings table as Markdown, for the README (`node scripts/config-table.ts`). */
+export function settingsMarkdown(): string {
+  const rows = Object.values(settings).map((s) => `| \`${s.env}\` | \`${s.default || '(empty)'}\` | ${s.description} |`);
+  return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
+}

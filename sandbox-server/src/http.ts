@@ -1,0 +1,92 @@
+/**
+ * Plain HTTP: the built site, the session endpoint that issues learner cookies,
+ * and the health check. Everything is on one origin with the terminal socket.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sirv from 'sirv';
+import type { Store } from './store.ts';
+import type { SandboxManager } from './sandboxes.ts';
+import type { SandboxRuntime } from './runtime/types.ts';
+import { handleOf, isWellFormedId, learnerCookie, newLearnerId, readCookie } from './identity.ts';
+
+export interface HttpOptions {
+  siteDir: string;
+  store: Store;
+  manager: SandboxManager;
+  runtime: SandboxRuntime;
+  secureCookies: boolean;
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
+};
+
+/** The learner handle of a request with a valid cookie (well-formed and issued by us). */
+export function authenticate(store: Store, req: IncomingMessage): string | undefined {
+  const id = readCookie(req.headers.cookie);
+  if (!id || !isWellFormedId(id)) return undefined;
+  const handle = handleOf(id);
+  return store.hasLearner(handle) ? handle : undefined;
+}
+
+export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { store, manager, runtime } = opts;
+  const site = existsSync(opts.siteDir)
+    ? sirv(opts.siteDir, { etag: true, extensions: ['html'], dotfiles: false })
+    : undefined;
+  const notFoundPage = join(opts.siteDir, '404.html');
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+
+  return (req, res) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    const url = new URL(req.url ?? '/', 'http://berth.invalid');
+
+    if (url.pathname === '/healthz') {
+      void runtime.ping().then((engine) => json(res, engine ? 200 : 503, { status: engine ? 'ok' : 'degraded', engine: engine ? 'up' : 'down' }));
+      return;
+    }
+
+    if (url.pathname === '/api/session') {
+      if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
+      let handle = authenticate(store, req);
+      if (!handle) {
+        const id = newLearnerId();
+        handle = handleOf(id);
+        store.addLearner(handle);
+        res.setHeader('Set-Cookie', learnerCookie(id, opts.secureCookies));
+      } else {
+        store.touchLearner(handle);
+      }
+      const sandbox = manager.status(handle);
+      return json(res, 200, { learner: handle.slice(0, 8), sandbox: sandbox.state === 'absent' ? null : sandbox });
+    }
+
+    if (url.pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' });
+      return res.end();
+    }
+    const notFound = (): void => {
+      res.statusCode = 404;
+      if (existsSync(notFoundPage)) {
+        res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.end(readFileSync(notFoundPage));
+        return;
+      }
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(site ? 'Not found' : `The site is not built (${opts.siteDir} is missing): run npm run build`);
+    };
+    if (!site) return notFound();
+    site(req, res, notFound);
+  };
+}

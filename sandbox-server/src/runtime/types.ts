@@ -1,0 +1,60 @@
+/**
+ * The small interface the rest of the server uses to run sandboxes. The Docker
+ * implementation lives in docker.ts; a Kubernetes one could sit beside it.
+ */
+import type { Duplex } from 'node:stream';
+
+export interface SandboxInfo {
+  id: string;
+  /** The learner handle from the sandbox's labels. */
+  learner: string;
+  running: boolean;
+  /** Container state as the engine reports it (running, exited, created, dead...). */
+  engineState: string;
+  createdAt: number;
+}
+
+export interface VolumeInfo {
+  name: string;
+  learner: string;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface Shell {
+  /** Raw TTY bytes both ways. */
+  stream: Duplex;
+  resize(cols: number, rows: number): Promise<void>;
+}
+
+export interface SandboxLimits {
+  memoryBytes: number;
+  cpus: number;
+  pids: number;
+}
+
+export interface SandboxRuntime {
+  /** Checks the engine and image and creates shared resources (the sandbox network). */
+  prepare(): Promise<void>;
+  ping(): Promise<boolean>;
+  listSandboxes(): Promise<SandboxInfo[]>;
+  listVolumes(): Promise<VolumeInfo[]>;
+  find(learner: string): Promise<SandboxInfo | undefined>;
+  create(learner: string): Promise<SandboxInfo>;
+  start(id: string): Promise<void>;
+  stop(id: string): Promise<void>;
+  /** Removes the learner's container and data volume, whatever state they are in. */
+  destroy(learner: string): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  /** Runs a command to completion (no TTY) as the sandbox user. */
+  exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+  /** Starts an interactive login shell with a TTY. */
+  openShell(id: string, cols: number, rows: number): Promise<Shell>;
+  /** Last lines of the sandbox's own log, to explain a failed start. */
+  logsTail(id: string, lines: number): Promise<string>;
+}

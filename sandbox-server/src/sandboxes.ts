@@ -1,0 +1,359 @@
+/**
+ * Sandbox lifecycle, one per learner: create, start, wait until the nested engine
+ * answers, attach terminals, stop when idle, resume, reset, and reconcile with
+ * the engine at start. Every lifecycle step for a sandbox runs in that sandbox's
+ * own queue, so a reset cannot interleave with a start.
+ */
+import type { ServerMessage, SandboxState } from './protocol.ts';
+import type { SandboxRuntime } from './runtime/types.ts';
+import type { Logger } from './log.ts';
+import { shortHandle } from './log.ts';
+import { RingBuffer } from './ring-buffer.ts';
+import { Semaphore } from './semaphore.ts';
+import { Terminal, type TerminalClient } from './terminal.ts';
+
+export interface SandboxClient extends TerminalClient {
+  readonly size: { cols: number; rows: number };
+  sendMessage(msg: ServerMessage): void;
+}
+
+export interface ManagerOptions {
+  runtime: SandboxRuntime;
+  log: Logger;
+  /** Whether a learner handle belongs to a known learner (unknown ones are orphans). */
+  isKnownLearner: (handle: string) => boolean;
+  idleTimeoutMs: number;
+  startTimeoutMs: number;
+  maxConcurrentStarts: number;
+  scrollbackBytes: number;
+}
+
+type State = SandboxState | 'absent';
+
+/** A shell that exits this soon after starting counts towards a restart loop. */
+const QUICK_EXIT_MS = 2000;
+const MAX_QUICK_EXITS = 3;
+const READY_POLL_MS = 100;
+/** Idle deadlines are re-announced to pages only when they move this much. */
+const IDLE_ANNOUNCE_STEP_MS = 30_000;
+
+class Sandbox {
+  state: State = 'absent';
+  message: string | undefined;
+  containerId: string | undefined;
+  terminal: Terminal | undefined;
+  /** Every attached page: all of them get status messages. */
+  readonly clients = new Set<SandboxClient>();
+  /** Pages that have had the scrollback and get live output (across shell restarts). */
+  readonly live = new Set<SandboxClient>();
+  readonly ring: RingBuffer;
+  lastActivity = Date.now();
+  announcedIdleStopAt = 0;
+  quickExits = 0;
+  private queue: Promise<void> = Promise.resolve();
+  readonly learner: string;
+
+  constructor(learner: string, scrollbackBytes: number) {
+    this.learner = learner;
+    this.ring = new RingBuffer(scrollbackBytes);
+  }
+
+  /** Runs `step` after every step queued before it. */
+  enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(step);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+export class SandboxManager {
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly starts: Semaphore;
+  private readonly opts: ManagerOptions;
+  private readonly log: Logger;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: ManagerOptions) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.starts = new Semaphore(opts.maxConcurrentStarts);
+  }
+
+  /** Adopts this instance's live sandboxes and removes orphans; then starts the idle sweep. */
+  async reconcile(): Promise<{ adopted: number; removed: number; volumesRemoved: number }> {
+    const { runtime } = this.opts;
+    let adopted = 0;
+    let removed = 0;
+    let volumesRemoved = 0;
+    const withContainer = new Set<string>();
+    for (const s of await runtime.listSandboxes()) {
+      const broken = !['running', 'exited', 'paused'].includes(s.engineState);
+      if (!s.learner || !this.opts.isKnownLearner(s.learner) || broken) {
+        this.log.info({ learner: shortHandle(s.learner), engineState: s.engineState }, 'removing orphaned sandbox');
+        await runtime.destroy(s.learner);
+        removed++;
+        continue;
+      }
+      withContainer.add(s.learner);
+      const sb = this.sandbox(s.learner);
+      sb.containerId = s.id;
+      // A running sandbox is verified (and its shell opened) when its learner attaches.
+      sb.state = s.running ? 'starting' : 'stopped';
+      adopted++;
+    }
+    for (const v of await runtime.listVolumes()) {
+      if (withContainer.has(v.learner) || (v.learner && this.opts.isKnownLearner(v.learner))) continue;
+      this.log.info({ volume: v.name }, 'removing orphaned sandbox volume');
+      await runtime.removeVolume(v.name);
+      volumesRemoved++;
+    }
+    this.startIdleSweep();
+    return { adopted, removed, volumesRemoved };
+  }
+
+  status(learner: string): { state: State; idleStopAt?: number; message?: string } {
+    const sb = this.sandboxes.get(learner);
+    if (!sb) return { state: 'absent' };
+    return { state: sb.state, message: sb.message, idleStopAt: sb.state === 'ready' ? this.idleStopAt(sb) : undefined };
+  }
+
+  countByState(): Record<State, number> {
+    const counts: Record<State, number> = { absent: 0, creating: 0, starting: 0, ready: 0, stopping: 0, stopped: 0, failed: 0 };
+    for (const sb of this.sandboxes.values()) counts[sb.state]++;
+    return counts;
+  }
+
+  clientCount(learner: string): number {
+    return this.sandboxes.get(learner)?.clients.size ?? 0;
+  }
+
+  /** A page connected: show it the state, bring the sandbox up, then attach it to the shell. */
+  attach(learner: string, client: SandboxClient): void {
+    const sb = this.sandbox(learner);
+    sb.clients.add(client);
+    sb.lastActivity = Date.now();
+    if (sb.state !== 'absent') client.sendMessage(this.statusMessage(sb));
+    void this.bringUp(sb);
+  }
+
+  detach(learner: string, client: SandboxClient): void {
+    const sb = this.sandboxes.get(learner);
+    if (!sb) return;
+    sb.clients.delete(client);
+    sb.live.delete(client);
+    sb.terminal?.updateFlow();
+  }
+
+  input(learner: string, data: Buffer): void {
+    const sb = this.sandboxes.get(learner);
+    if (!sb?.terminal) return;
+    sb.terminal.write(data);
+    sb.lastActivity = Date.now();
+    if (this.idleStopAt(sb) - sb.announcedIdleStopAt > IDLE_ANNOUNCE_STEP_MS) this.broadcast(sb);
+  }
+
+  resize(learner: string, cols: number, rows: number): void {
+    void this.sandboxes.get(learner)?.terminal?.resize(cols, rows);
+  }
+
+  /** A page paused or resumed its output; recompute the shell's flow. */
+  flowChanged(learner: string): void {
+    this.sandboxes.get(learner)?.terminal?.updateFlow();
+  }
+
+  /** Destroys the learner's sandbox and its data, then starts a fresh one for attached pages. */
+  reset(learner: string): Promise<void> {
+    const sb = this.sandbox(learner);
+    this.log.info({ learner: shortHandle(learner) }, 'reset requested');
+    return sb
+      .enqueue(async () => {
+        this.setState(sb, 'creating', 'Removing the old sandbox');
+        this.closeTerminal(sb);
+        sb.ring.clear();
+        sb.live.clear(); // pages get an empty replay: their screens clear
+        await this.opts.runtime.destroy(learner);
+        sb.containerId = undefined;
+        sb.state = 'absent';
+      })
+      .then(() => this.bringUp(sb));
+  }
+
+  /** Stops sandboxes idle longer than the timeout; their data stays for the learner's return. */
+  async stopIdle(now = Date.now()): Promise<number> {
+    let stopped = 0;
+    for (const sb of this.sandboxes.values()) {
+      if (sb.state !== 'ready' || now < this.idleStopAt(sb)) continue;
+      await sb.enqueue(async () => {
+        if (sb.state !== 'ready' || !sb.containerId) return;
+        this.log.info({ learner: shortHandle(sb.learner) }, 'stopping idle sandbox');
+        this.setState(sb, 'stopping');
+        this.closeTerminal(sb);
+        await this.opts.runtime.stop(sb.containerId);
+        this.setState(sb, 'stopped', 'Stopped after being idle. Your files, images and containers are kept.');
+        stopped++;
+      });
+    }
+    return stopped;
+  }
+
+  /** Detaches pages and stops timers; sandboxes keep running for the next server. */
+  shutdown(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const sb of this.sandboxes.values()) {
+      // Shells are left to the engine: a restarted server opens new ones.
+      if (sb.terminal) {
+        sb.terminal.close();
+        sb.terminal = undefined;
+      }
+    }
+  }
+
+  private startIdleSweep(): void {
+    if (this.sweepTimer) return;
+    const every = Math.min(30_000, Math.max(1000, this.opts.idleTimeoutMs / 4));
+    this.sweepTimer = setInterval(() => {
+      this.stopIdle().catch((err: Error) => this.log.error({ err }, 'idle sweep failed'));
+    }, every);
+    this.sweepTimer.unref();
+  }
+
+  private sandbox(learner: string): Sandbox {
+    let sb = this.sandboxes.get(learner);
+    if (!sb) {
+      sb = new Sandbox(learner, this.opts.scrollbackBytes);
+      this.sandboxes.set(learner, sb);
+    }
+    return sb;
+  }
+
+  private idleStopAt(sb: Sandbox): number {
+    return sb.lastActivity + this.opts.idleTimeoutMs;
+  }
+
+  private statusMessage(sb: Sandbox): ServerMessage {
+    const state = sb.state === 'absent' ? 'creating' : sb.state;
+    const msg: ServerMessage = { t: 'status', state };
+    if (sb.message) msg.message = sb.message;
+    if (state === 'ready') {
+      msg.idleStopAt = this.idleStopAt(sb);
+      sb.announcedIdleStopAt = msg.idleStopAt;
+    }
+    return msg;
+  }
+
+  private setState(sb: Sandbox, state: State, message?: string): void {
+    sb.state = state;
+    sb.message = message;
+    this.broadcast(sb);
+  }
+
+  private broadcast(sb: Sandbox): void {
+    const msg = this.statusMessage(sb);
+    for (const c of sb.clients) c.sendMessage(msg);
+  }
+
+  /** Brings the sandbox to ready with a shell, and attaches every waiting client to it. */
+  private bringUp(sb: Sandbox): Promise<void> {
+    return sb
+      .enqueue(async () => {
+        if (sb.clients.size === 0 && sb.state !== 'starting') return; // nobody waiting
+        if (sb.state !== 'ready') await this.startSandbox(sb);
+        if (!sb.terminal?.isOpen) await this.openTerminal(sb);
+        this.goLive(sb);
+      })
+      .catch((err: Error) => {
+        this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
+        this.setState(sb, 'failed', err.message);
+      });
+  }
+
+  private async startSandbox(sb: Sandbox): Promise<void> {
+    const { runtime } = this.opts;
+    const began = Date.now();
+    if (this.starts.waiting > 0 || sb.state === 'absent') {
+      this.setState(sb, 'creating', this.starts.waiting > 0 ? `Waiting for a free slot (${this.starts.waiting} ahead)` : 'Creating your sandbox');
+    }
+    await this.starts.acquire();
+    try {
+      let info = await runtime.find(sb.learner);
+      if (!info) {
+        this.setState(sb, 'creating', 'Creating your sandbox');
+        info = await runtime.create(sb.learner);
+      }
+      sb.containerId = info.id;
+      this.setState(sb, 'starting', 'Starting your Docker engine');
+      if (!info.running) await runtime.start(info.id);
+      await this.waitReady(sb, info.id);
+      sb.quickExits = 0;
+      sb.lastActivity = Date.now();
+      this.setState(sb, 'ready');
+      this.log.info({ learner: shortHandle(sb.learner), ms: Date.now() - began }, 'sandbox ready');
+    } finally {
+      this.starts.release();
+    }
+  }
+
+  /** Polls the image's readiness probe until the nested engine answers. */
+  private async waitReady(sb: Sandbox, id: string): Promise<void> {
+    const { runtime, startTimeoutMs } = this.opts;
+    const deadline = Date.now() + startTimeoutMs;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      const probe = await runtime.exec(id, ['berth-ready'], 5000).catch((err: Error) => ({ exitCode: null, error: err }));
+      if (probe.exitCode === 0) return;
+      if (attempt % 10 === 9) {
+        const info = await runtime.find(sb.learner);
+        if (!info?.running) throw new Error(`the sandbox exited while starting: ${(await runtime.logsTail(id, 5)).trim() || 'no log'}`);
+      }
+      await new Promise((r) => setTimeout(r, READY_POLL_MS));
+    }
+    const tail = (await runtime.logsTail(id, 5)).trim();
+    throw new Error(`the Docker engine in the sandbox did not start within ${Math.round(startTimeoutMs / 1000)} s${tail ? `: ${tail}` : ''}`);
+  }
+
+  private async openTerminal(sb: Sandbox): Promise<void> {
+    const first = sb.clients.values().next().value;
+    const size = first?.size ?? { cols: 80, rows: 24 };
+    const shell = await this.opts.runtime.openShell(sb.containerId!, size.cols, size.rows);
+    const terminal = new Terminal(shell, sb.ring, sb.live, () => this.onShellExit(sb, terminal));
+    sb.terminal = terminal;
+  }
+
+  private closeTerminal(sb: Sandbox): void {
+    sb.terminal?.close();
+    sb.terminal = undefined;
+  }
+
+  /** The shell ended: the learner typed `exit`, or the sandbox stopped under us. */
+  private onShellExit(sb: Sandbox, terminal: Terminal): void {
+    if (sb.terminal !== terminal) return;
+    sb.terminal = undefined;
+    void sb.enqueue(async () => {
+      const info = await this.opts.runtime.find(sb.learner);
+      if (!info?.running) {
+        this.log.warn({ learner: shortHandle(sb.learner) }, 'sandbox stopped from outside');
+        this.setState(sb, info ? 'stopped' : 'absent', 'Your sandbox stopped. Reconnect to start it again.');
+        if (!info) sb.containerId = undefined;
+        return;
+      }
+      sb.quickExits = Date.now() - terminal.startedAt < QUICK_EXIT_MS ? sb.quickExits + 1 : 0;
+      if (sb.quickExits >= MAX_QUICK_EXITS) {
+        this.setState(sb, 'failed', 'The shell keeps exiting right after it starts. Reset the sandbox to start fresh.');
+        return;
+      }
+      if (sb.clients.size === 0) return; // reopened on the next attach
+      terminal.notice('The shell exited. Starting a new one.');
+      await this.openTerminal(sb);
+      this.goLive(sb);
+    });
+  }
+
+  /** Sends the scrollback to pages that have not had it, then streams to them live. */
+  private goLive(sb: Sandbox): void {
+    for (const c of sb.clients) {
+      if (sb.live.has(c)) continue;
+      c.sendReplay(sb.ring.contents());
+      sb.live.add(c);
+    }
+    sb.terminal?.updateFlow();
+  }
+}
