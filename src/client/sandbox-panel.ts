@@ -1,0 +1,216 @@
+/**
+ * Wires one sandbox panel: a TerminalSession on the panel's <berth-terminal>,
+ * the toolbar (status, idle countdown, reset dialog), the overlay, and Run
+ * buttons anywhere on the page (the `berth:run` event).
+ */
+import type { Terminal } from '@xterm/xterm';
+import { TerminalSession, type PanelState, type SessionSnapshot } from './terminal-session.ts';
+import { isMacPlatform } from './clipboard.ts';
+import { isLang, t, type Strings } from '../i18n/strings.ts';
+import { RUN_EVENT, STATE_EVENT, type RunEventDetail, type StateEventDetail } from './events.ts';
+
+
+type TerminalElement = HTMLElement & { terminal?: Terminal; fit(): void };
+
+const PROGRESS_STEPS = ['creating', 'starting', 'ready'] as const;
+
+export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
+  if (panel.dataset.initialized) return;
+  panel.dataset.initialized = '';
+  const s: Strings = t(isLang(panel.dataset.lang) ? panel.dataset.lang : 'ko');
+
+  await customElements.whenDefined('berth-terminal');
+  const termEl = panel.querySelector<TerminalElement>('berth-terminal');
+  const term = termEl?.terminal;
+  if (!termEl || !term) return;
+
+  const $ = <T extends Element>(sel: string) => panel.querySelector<T>(sel);
+  const statusText = $<HTMLElement>('.sandbox-status-text');
+  const idle = $<HTMLElement>('.sandbox-idle');
+  const overlay = $<HTMLElement>('.sandbox-overlay');
+  const title = $<HTMLElement>('.overlay-title');
+  const detail = $<HTMLElement>('.overlay-detail');
+  const retryBtn = $<HTMLButtonElement>('.overlay-retry');
+  const alertBox = $<HTMLElement>('.sandbox-alert');
+  const dialog = $<HTMLDialogElement>('.sandbox-dialog');
+  const resetBtn = $<HTMLButtonElement>('.sandbox-reset-btn');
+  const collapseBtn = $<HTMLButtonElement>('.sandbox-collapse-btn');
+  const keys = $<HTMLElement>('.sandbox-keys');
+
+  if (keys) keys.textContent = (isMacPlatform() ? keys.dataset.mac : keys.dataset.other) ?? keys.textContent;
+
+  const session = new TerminalSession(term);
+  let snapshot: SessionSnapshot = session.snapshot;
+
+  const setState = (state: PanelState) => {
+    panel.dataset.state = state;
+    termEl.dataset.state = state;
+  };
+
+  const problemText = (snap: SessionSnapshot): { title: string; detail?: string } => {
+    switch (snap.reason) {
+      case 'no-server':
+        return { title: s.overlay.disconnected, detail: s.overlay.noServer };
+      case 'session-http':
+        return { title: s.overlay.disconnected, detail: s.overlay.sessionHttp(snap.httpStatus ?? 0) };
+      case 'socket':
+        return { title: s.overlay.disconnected, detail: snap.message ?? s.overlay.socketFailed };
+      case 'rate-limited':
+        return { title: s.state.disconnected, detail: s.overlay.rateLimited };
+      case 'shutdown':
+        return { title: s.state.disconnected, detail: s.overlay.serverShutdown };
+      case 'bad-message':
+        return { title: s.state.disconnected, detail: snap.message ?? s.overlay.badMessage };
+      case 'sandbox-failed':
+        return { title: s.overlay.failed, detail: snap.message };
+      default:
+        return { title: s.overlay.disconnected, detail: snap.message };
+    }
+  };
+
+  const renderOverlay = (snap: SessionSnapshot) => {
+    if (!overlay || !title || !detail || !retryBtn) return;
+    const state = snap.state;
+    let kind: 'progress' | 'error' | 'stopped' = 'progress';
+    let heading = '';
+    let more: string | undefined;
+    let retry: string | undefined;
+    if (state === 'failed' || state === 'disconnected') {
+      kind = 'error';
+      const p = problemText(snap);
+      heading = p.title;
+      more = p.detail;
+      if (state === 'failed' && snap.message && snap.reason !== 'sandbox-failed') more = snap.message;
+      if (snap.reconnectAt !== undefined && snap.reconnectAttempt !== undefined) {
+        const secs = Math.max(1, Math.round((snap.reconnectAt - Date.now()) / 1000));
+        more = [more, s.overlay.reconnecting(snap.reconnectAttempt, secs)].filter(Boolean).join('\n');
+      }
+      retry = s.retry;
+    } else if (state === 'stopped') {
+      kind = 'stopped';
+      heading = s.overlay.stopped;
+      more = snap.message;
+      retry = s.startAgain;
+    } else {
+      heading =
+        state === 'connecting'
+          ? s.overlay.connecting
+          : state === 'creating'
+            ? s.overlay.creating
+            : state === 'starting'
+              ? s.overlay.starting
+              : state === 'stopping'
+                ? s.overlay.stopping
+                : '';
+      more = snap.message;
+      const current = PROGRESS_STEPS.indexOf(state as (typeof PROGRESS_STEPS)[number]);
+      overlay.querySelectorAll<HTMLElement>('[data-step]').forEach((li, i) => {
+        li.dataset.status = current < 0 ? 'pending' : i < current ? 'done' : i === current ? 'active' : 'pending';
+      });
+    }
+    overlay.dataset.kind = kind;
+    overlay.hidden = state === 'ready';
+    title.textContent = heading;
+    detail.textContent = more ?? '';
+    detail.hidden = !more;
+    retryBtn.hidden = !retry;
+    if (retry) retryBtn.textContent = retry;
+  };
+
+  const renderIdle = () => {
+    if (!idle) return;
+    const at = snapshot.idleStopAt;
+    if (snapshot.state !== 'ready' || at === undefined) {
+      idle.hidden = true;
+      return;
+    }
+    const minutes = Math.floor((at - Date.now()) / 60_000);
+    idle.hidden = false;
+    idle.textContent = s.minutesLeft(Math.max(0, minutes));
+    idle.dataset.idleStopAt = String(at);
+    if (minutes < 2) idle.dataset.warn = '';
+    else delete idle.dataset.warn;
+  };
+
+  let lastAlert: string | undefined;
+  const render = (snap: SessionSnapshot) => {
+    const wasReady = snapshot.state === 'ready';
+    const changed = snapshot.state !== snap.state;
+    snapshot = snap;
+    setState(snap.state);
+    if (changed) {
+      const detail: StateEventDetail = { state: snap.state };
+      document.dispatchEvent(new CustomEvent(STATE_EVENT, { detail }));
+    }
+    if (statusText) statusText.textContent = s.state[snap.state];
+    renderOverlay(snap);
+    renderIdle();
+    if (alertBox && snap.error !== lastAlert) {
+      lastAlert = snap.error;
+      alertBox.textContent = snap.error ?? '';
+      alertBox.hidden = !snap.error;
+    }
+    if (snap.state === 'ready' && !wasReady) termEl.fit();
+  };
+  session.subscribe(render);
+
+  // Countdowns (idle stop, reconnect) tick once a second; cheap and simple.
+  const ticker = setInterval(() => {
+    renderIdle();
+    if (snapshot.reconnectAt !== undefined) renderOverlay(snapshot);
+  }, 1000);
+
+  retryBtn?.addEventListener('click', () => {
+    session.retry();
+    termEl.focus();
+  });
+
+  resetBtn?.addEventListener('click', () => {
+    if (!dialog) return;
+    dialog.returnValue = '';
+    dialog.showModal();
+  });
+  dialog?.addEventListener('close', () => {
+    if (dialog.returnValue === 'reset') {
+      session.reset();
+      termEl.focus();
+    } else {
+      resetBtn?.focus();
+    }
+  });
+
+  collapseBtn?.addEventListener('click', () => {
+    const open = collapseBtn.getAttribute('aria-expanded') !== 'false';
+    collapseBtn.setAttribute('aria-expanded', String(!open));
+    if (open) panel.dataset.collapsed = '';
+    else {
+      delete panel.dataset.collapsed;
+      requestAnimationFrame(() => termEl.fit());
+    }
+  });
+
+  const onRun = (ev: Event) => {
+    const detail = (ev as CustomEvent<RunEventDetail>).detail;
+    if (!detail || typeof detail.command !== 'string') return;
+    detail.result = session.run(detail.command);
+    if (panel.dataset.collapsed !== undefined) collapseBtn?.click();
+  };
+  document.addEventListener(RUN_EVENT, onRun);
+
+  termEl.addEventListener('berth-terminal-notice', (ev) => {
+    const text = (ev as CustomEvent<{ text: string }>).detail?.text;
+    if (alertBox && text) {
+      alertBox.textContent = text;
+      alertBox.hidden = false;
+    }
+  });
+
+  window.addEventListener('pagehide', (ev) => {
+    if ((ev as PageTransitionEvent).persisted) return;
+    clearInterval(ticker);
+    document.removeEventListener(RUN_EVENT, onRun);
+    session.dispose();
+  });
+
+  session.start();
+}

@@ -1,0 +1,416 @@
+/**
+ * The terminal's connection to the learner's sandbox: owns the WebSocket.
+ *
+ * The xterm element (src/components/Terminal.astro) only renders; this module
+ * fetches `/api/session` (which sets the learner cookie), opens the socket,
+ * sends `hello` with the fitted size, forwards keystrokes and resizes, applies
+ * server output with flow control, and reconnects with backoff after an
+ * unexpected close. Everything it registers is collected in one list and
+ * disposed together.
+ */
+import type { IDisposable, Terminal } from '@xterm/xterm';
+import {
+  CLIENT_HIGH_WATER_BYTES,
+  CLIENT_LOW_WATER_BYTES,
+  CloseCode,
+  MAX_FRAME_BYTES,
+  TERMINAL_PATH,
+  parseServerMessage,
+  type ClientMessage,
+  type SandboxState,
+} from '../../sandbox-server/src/protocol.ts';
+
+/** What the panel shows; mirrored on the elements as `data-state`. */
+export type PanelState = SandboxState | 'connecting' | 'disconnected';
+
+/** Why the session is not connected (the panel turns these into words). */
+export type FailureReason =
+  | 'no-server' // fetch of /api/session failed: nothing answering
+  | 'session-http' // /api/session answered with an error status
+  | 'socket' // the WebSocket closed without ever opening (refused upgrade)
+  | 'closed' // an open socket closed unexpectedly
+  | 'bad-message' // close code 4000
+  | 'rate-limited' // close code 4029
+  | 'shutdown' // close code 4012
+  | 'sandbox-failed'; // close code 4011 or status failed
+
+export interface SessionSnapshot {
+  state: PanelState;
+  /** Server-provided detail (progress step or failure reason), or the close reason. */
+  message?: string;
+  reason?: FailureReason;
+  httpStatus?: number;
+  /** Epoch ms at which the idle timer stops the sandbox. */
+  idleStopAt?: number;
+  /** While waiting to reconnect: which attempt is next and when (epoch ms). */
+  reconnectAttempt?: number;
+  reconnectAt?: number;
+  /** Last `error` message from the server. */
+  error?: string;
+  learner?: string;
+}
+
+/** The part of xterm's Terminal the session uses (a fake in tests). */
+export type SessionTerminal = Pick<
+  Terminal,
+  'cols' | 'rows' | 'write' | 'reset' | 'onData' | 'onBinary' | 'onResize'
+>;
+
+export interface SessionOptions {
+  sessionUrl?: string;
+  socketUrl?: string;
+  /** Give up after this many reconnect attempts in a row (then show Retry). */
+  maxAttempts?: number;
+  /** Delay before reconnect attempt `n` (1-based), in ms. */
+  backoffMs?: (attempt: number) => number;
+  fetch?: typeof fetch;
+  WebSocket?: typeof WebSocket;
+}
+
+export type RunResult = 'sent' | 'queued';
+
+interface SessionResponse {
+  learner?: unknown;
+  sandbox?: { state?: unknown; idleStopAt?: unknown } | null;
+}
+
+const defaultBackoff = (attempt: number) =>
+  Math.min(10_000, 500 * 2 ** (attempt - 1)) + Math.floor(Math.random() * 250);
+
+export function defaultSocketUrl(loc: Location = window.location): string {
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${loc.host}${TERMINAL_PATH}`;
+}
+
+/** WebSocket.OPEN, without needing the global (tests pass their own WebSocket). */
+const OPEN = 1;
+
+const clampDim = (n: number) => Math.max(2, Math.min(1000, Math.floor(n) || 2));
+
+/** Cut bytes into frames below the server's frame limit. */
+export function chunkBytes(bytes: Uint8Array, max = MAX_FRAME_BYTES / 2): Uint8Array[] {
+  if (bytes.length <= max) return [bytes];
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += max) out.push(bytes.subarray(i, i + max));
+  return out;
+}
+
+export class TerminalSession {
+  readonly #term: SessionTerminal;
+  readonly #opts: Required<Omit<SessionOptions, 'fetch' | 'WebSocket'>> & {
+    fetch: typeof fetch;
+    WebSocket: typeof WebSocket;
+  };
+  readonly #disposables: IDisposable[] = [];
+  readonly #listeners = new Set<(s: SessionSnapshot) => void>();
+  readonly #encoder = new TextEncoder();
+
+  #snapshot: SessionSnapshot = { state: 'connecting' };
+  #ws: WebSocket | null = null;
+  #generation = 0;
+  #attempt = 0;
+  #everOpened = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #disposed = false;
+  /** Bytes handed to term.write whose callback has not fired yet. */
+  #pendingBytes = 0;
+  #paused = false;
+  /** Commands from Run buttons waiting for the sandbox to be ready. */
+  #queue: string[] = [];
+  #resetOnOpen = false;
+
+  constructor(term: SessionTerminal, options: SessionOptions = {}) {
+    this.#term = term;
+    this.#opts = {
+      sessionUrl: options.sessionUrl ?? '/api/session',
+      socketUrl: options.socketUrl ?? defaultSocketUrl(),
+      maxAttempts: options.maxAttempts ?? 6,
+      backoffMs: options.backoffMs ?? defaultBackoff,
+      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      WebSocket: options.WebSocket ?? globalThis.WebSocket,
+    };
+    this.#disposables.push(
+      term.onData((data) => this.#sendBytes(this.#encoder.encode(data))),
+      // Binary events (some mouse reports) are one byte per char.
+      term.onBinary((data) => this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff))),
+      term.onResize(({ cols, rows }) => this.#send({ t: 'resize', cols: clampDim(cols), rows: clampDim(rows) })),
+      { dispose: () => clearTimeout(this.#timer) },
+      { dispose: () => this.#closeSocket(1000, 'page closed') },
+    );
+    if (typeof window !== 'undefined') {
+      const online = () => {
+        if (this.#snapshot.state === 'disconnected') this.retry();
+      };
+      window.addEventListener('online', online);
+      this.#disposables.push({ dispose: () => window.removeEventListener('online', online) });
+    }
+  }
+
+  get snapshot(): SessionSnapshot {
+    return this.#snapshot;
+  }
+
+  /** Call `fn` now and on every change; dispose the result to stop. */
+  subscribe(fn: (s: SessionSnapshot) => void): IDisposable {
+    this.#listeners.add(fn);
+    fn(this.#snapshot);
+    return { dispose: () => this.#listeners.delete(fn) };
+  }
+
+  start(): void {
+    void this.#connect();
+  }
+
+  /** Connect again now (Retry / Start again buttons). */
+  retry(): void {
+    if (this.#disposed) return;
+    this.#attempt = 0;
+    void this.#connect();
+  }
+
+  /** Throw the sandbox away and start a fresh one. */
+  reset(): void {
+    if (this.#disposed) return;
+    this.#queue = [];
+    if (this.#ws?.readyState === OPEN) {
+      this.#send({ t: 'reset' });
+      this.#term.reset();
+      this.#set({ state: 'creating', message: undefined, idleStopAt: undefined, reason: undefined, error: undefined });
+    } else {
+      this.#resetOnOpen = true;
+      this.retry();
+    }
+  }
+
+  /**
+   * Type `command` into the terminal and press Enter. If the sandbox is not
+   * ready yet the command waits and runs once it is.
+   */
+  run(command: string): RunResult {
+    const text = `${command.replace(/\r?\n/g, '\r').replace(/\r+$/, '')}\r`;
+    if (this.#snapshot.state === 'ready' && this.#ws?.readyState === OPEN) {
+      this.#sendBytes(this.#encoder.encode(text));
+      return 'sent';
+    }
+    this.#queue.push(text);
+    const s = this.#snapshot.state;
+    if ((s === 'disconnected' && this.#snapshot.reconnectAt === undefined) || s === 'stopped') this.retry();
+    return 'queued';
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#generation++;
+    for (const d of this.#disposables.splice(0).reverse()) {
+      try {
+        d.dispose();
+      } catch {
+        /* keep disposing the rest */
+      }
+    }
+    this.#listeners.clear();
+  }
+
+  // ---- internals ----
+
+  #set(patch: Partial<SessionSnapshot>): void {
+    const next: SessionSnapshot = { ...this.#snapshot, ...patch };
+    for (const key of Object.keys(next) as (keyof SessionSnapshot)[]) {
+      if (next[key] === undefined) delete next[key];
+    }
+    this.#snapshot = next;
+    for (const fn of this.#listeners) fn(next);
+  }
+
+  #send(message: ClientMessage): void {
+    if (this.#ws?.readyState === OPEN) this.#ws.send(JSON.stringify(message));
+  }
+
+  #sendBytes(bytes: Uint8Array): void {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== OPEN || bytes.length === 0) return;
+    for (const chunk of chunkBytes(bytes)) ws.send(chunk);
+  }
+
+  #closeSocket(code: number, reason: string): void {
+    const ws = this.#ws;
+    this.#ws = null;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(code, reason);
+    } catch {
+      /* already closing */
+    }
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#disposed) return;
+    clearTimeout(this.#timer);
+    this.#closeSocket(1000, 'reconnecting');
+    const gen = ++this.#generation;
+    this.#everOpened = false;
+    this.#pendingBytes = 0;
+    this.#paused = false;
+    this.#set({
+      state: 'connecting',
+      reason: undefined,
+      httpStatus: undefined,
+      message: undefined,
+      error: undefined,
+      reconnectAt: undefined,
+      reconnectAttempt: undefined,
+    });
+
+    // 1. The session request sets the HttpOnly learner cookie the upgrade needs.
+    try {
+      const res = await this.#opts.fetch(this.#opts.sessionUrl, {
+        credentials: 'same-origin',
+        headers: { accept: 'application/json' },
+        cache: 'no-store',
+      });
+      if (gen !== this.#generation) return;
+      if (!res.ok) {
+        this.#lost({ reason: 'session-http', httpStatus: res.status });
+        return;
+      }
+      const body = (await res.json().catch(() => ({}))) as SessionResponse;
+      if (gen !== this.#generation) return;
+      const idle = body.sandbox?.idleStopAt;
+      this.#set({
+        learner: typeof body.learner === 'string' ? body.learner : undefined,
+        idleStopAt: typeof idle === 'number' ? idle : undefined,
+      });
+    } catch {
+      if (gen === this.#generation) this.#lost({ reason: 'no-server' });
+      return;
+    }
+
+    // 2. The terminal socket.
+    let ws: WebSocket;
+    try {
+      ws = new this.#opts.WebSocket(this.#opts.socketUrl);
+    } catch {
+      this.#lost({ reason: 'socket' });
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.#ws = ws;
+    ws.onopen = () => {
+      if (gen !== this.#generation) return;
+      this.#everOpened = true;
+      this.#send({ t: 'hello', cols: clampDim(this.#term.cols), rows: clampDim(this.#term.rows) });
+      if (this.#resetOnOpen) {
+        this.#resetOnOpen = false;
+        this.#send({ t: 'reset' });
+        this.#term.reset();
+      }
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (gen !== this.#generation) return;
+      if (typeof ev.data === 'string') this.#onControl(ev.data);
+      else if (ev.data instanceof ArrayBuffer) this.#onOutput(new Uint8Array(ev.data), gen);
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      if (gen !== this.#generation) return;
+      this.#ws = null;
+      this.#onClose(ev);
+    };
+  }
+
+  #onControl(text: string): void {
+    const parsed = parseServerMessage(text);
+    if (!parsed.ok) {
+      console.warn('[berth] ignoring a server message:', parsed.error);
+      return;
+    }
+    const msg = parsed.value;
+    switch (msg.t) {
+      case 'status': {
+        if (msg.state === 'ready') this.#attempt = 0;
+        this.#set({
+          state: msg.state,
+          message: msg.message,
+          idleStopAt: msg.idleStopAt ?? (msg.state === 'ready' ? this.#snapshot.idleStopAt : undefined),
+          reason: msg.state === 'failed' ? 'sandbox-failed' : undefined,
+        });
+        if (msg.state === 'ready') this.#flushQueue();
+        break;
+      }
+      case 'replay':
+        // The scrollback follows as binary frames: start from a clean screen
+        // so a reconnect does not print everything twice.
+        this.#term.reset();
+        break;
+      case 'error':
+        this.#set({ error: msg.message });
+        break;
+    }
+  }
+
+  #flushQueue(): void {
+    const queued = this.#queue.splice(0);
+    for (const text of queued) this.#sendBytes(this.#encoder.encode(text));
+  }
+
+  /** Write output to xterm, asking the server to pause while xterm is behind. */
+  #onOutput(bytes: Uint8Array, gen: number): void {
+    const n = bytes.length;
+    this.#pendingBytes += n;
+    this.#term.write(bytes, () => {
+      if (gen !== this.#generation) return;
+      this.#pendingBytes -= n;
+      if (this.#paused && this.#pendingBytes < CLIENT_LOW_WATER_BYTES) {
+        this.#paused = false;
+        this.#send({ t: 'resume' });
+      }
+    });
+    if (!this.#paused && this.#pendingBytes > CLIENT_HIGH_WATER_BYTES) {
+      this.#paused = true;
+      this.#send({ t: 'pause' });
+    }
+  }
+
+  #onClose(ev: CloseEvent): void {
+    const reason = ev.reason || undefined;
+    switch (ev.code) {
+      case CloseCode.BadMessage:
+        this.#set({ state: 'disconnected', reason: 'bad-message', message: reason });
+        return; // reconnecting would only repeat the mistake
+      case CloseCode.SandboxFailed:
+        this.#set({ state: 'failed', reason: 'sandbox-failed', message: reason ?? this.#snapshot.message });
+        return;
+    }
+    const s = this.#snapshot.state;
+    if (s === 'stopped' || (s === 'failed' && ev.code === 1000)) return; // the server said why already
+    const cause: FailureReason =
+      ev.code === CloseCode.RateLimited
+        ? 'rate-limited'
+        : ev.code === CloseCode.ServerShutdown
+          ? 'shutdown'
+          : this.#everOpened
+            ? 'closed'
+            : 'socket';
+    this.#lost({ reason: cause, message: reason }, ev.code);
+  }
+
+  /** Not connected: schedule a reconnect, or give up and wait for Retry. */
+  #lost(patch: Partial<SessionSnapshot>, code?: number): void {
+    this.#attempt++;
+    if (this.#attempt > this.#opts.maxAttempts) {
+      this.#set({ state: 'disconnected', reconnectAt: undefined, reconnectAttempt: undefined, ...patch });
+      return;
+    }
+    let delay = this.#opts.backoffMs(this.#attempt);
+    if (code === CloseCode.RateLimited) delay = Math.max(delay, 5_000);
+    if (code === CloseCode.ServerShutdown) delay = Math.max(delay, 2_000);
+    this.#set({
+      state: 'disconnected',
+      reconnectAttempt: this.#attempt,
+      reconnectAt: Date.now() + delay,
+      ...patch,
+    });
+    this.#timer = setTimeout(() => void this.#connect(), delay);
+  }
+}
