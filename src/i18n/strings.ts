@@ -84,8 +84,7 @@ const ko = {
     stopped: '한동안 입력이 없어서 샌드박스를 멈췄어요. 만든 것은 그대로 남아 있어요.',
     failed: '샌드박스를 시작하지 못했어요.',
     disconnected: '샌드박스 서버에 연결할 수 없어요.',
-    reconnecting: (attempt: number, seconds: number) =>
-      `연결이 끊겼어요. ${seconds}초 뒤에 다시 연결할게요 (${attempt}번째 시도).`,
+    reconnecting: (_attempt: number, seconds: number) => `${seconds}초 뒤에 다시 연결해 볼게요.`,
     noServer: '서버가 응답하지 않아요. 서버가 실행 중인지 확인하고 다시 시도해 주세요.',
     sessionHttp: (status: number) => `세션을 만들지 못했어요 (HTTP ${status}).`,
     socketFailed: '터미널 연결을 열지 못했어요.',
@@ -172,8 +171,7 @@ const en: Strings = {
     stopped: 'Your sandbox was stopped after a while without input. Everything you made is still there.',
     failed: 'The sandbox could not be started.',
     disconnected: 'Cannot reach the sandbox server.',
-    reconnecting: (attempt: number, seconds: number) =>
-      `Connection lost. Reconnecting in ${seconds} s (attempt ${attempt}).`,
+    reconnecting: (_attempt: number, seconds: number) => `Trying again in ${seconds} s.`,
     noServer: 'The server is not answering. Check that it is running, then retry.',
     sessionHttp: (status: number) => `Could not open a session (HTTP ${status}).`,
     socketFailed: 'Could not open the terminal connection.',
