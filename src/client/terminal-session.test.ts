@@ -104,8 +104,9 @@ test('fetches the session, then says hello with the terminal size', async () => 
   session.dispose();
 });
 
-test('keystrokes go out as UTF-8 binary; resize as a message', async () => {
-  const { session, data, resize } = setup();
+test('keystrokes go out as UTF-8 binary; resize as one debounced message', async () => {
+  const t = setup();
+  const { session, data, resize } = t;
   session.start();
   await tick();
   const ws = FakeSocket.all[0]!;
@@ -113,7 +114,12 @@ test('keystrokes go out as UTF-8 binary; resize as a message', async () => {
   data.fire('한\x03');
   const bin = ws.sent.find((s) => typeof s !== 'string') as Uint8Array;
   assert.deepEqual([...bin], [...new TextEncoder().encode('한\x03')]);
+  (t.term as { cols: number }).cols = 100;
+  (t.term as { rows: number }).rows = 30;
+  resize.fire({ cols: 90, rows: 30 });
   resize.fire({ cols: 100, rows: 30 });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(ws.json().filter((m) => m.t === 'resize').length, 1);
   assert.deepEqual(ws.json().at(-1), { t: 'resize', cols: 100, rows: 30 });
   session.dispose();
 });

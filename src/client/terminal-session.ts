@@ -85,6 +85,8 @@ export function defaultSocketUrl(loc: Location = window.location): string {
 /** WebSocket.OPEN, without needing the global (tests pass their own WebSocket). */
 const OPEN = 1;
 
+const RESIZE_DEBOUNCE_MS = 60;
+
 const clampDim = (n: number) => Math.max(2, Math.min(1000, Math.floor(n) || 2));
 
 /** Cut bytes into frames below the server's frame limit. */
@@ -111,6 +113,7 @@ export class TerminalSession {
   #attempt = 0;
   #everOpened = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #resizeTimer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
   /** Bytes handed to term.write whose callback has not fired yet. */
   #pendingBytes = 0;
@@ -133,8 +136,15 @@ export class TerminalSession {
       term.onData((data) => this.#sendBytes(this.#encoder.encode(data))),
       // Binary events (some mouse reports) are one byte per char.
       term.onBinary((data) => this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff))),
-      term.onResize(({ cols, rows }) => this.#send({ t: 'resize', cols: clampDim(cols), rows: clampDim(rows) })),
+      // Dragging the divider resizes many times a second: send only the last size.
+      term.onResize(() => {
+        clearTimeout(this.#resizeTimer);
+        this.#resizeTimer = setTimeout(() => {
+          this.#send({ t: 'resize', cols: clampDim(this.#term.cols), rows: clampDim(this.#term.rows) });
+        }, RESIZE_DEBOUNCE_MS);
+      }),
       { dispose: () => clearTimeout(this.#timer) },
+      { dispose: () => clearTimeout(this.#resizeTimer) },
       { dispose: () => this.#closeSocket(1000, 'page closed') },
     );
     if (typeof window !== 'undefined') {
