@@ -58,6 +58,11 @@ class Sandbox {
     this.ring = new RingBuffer(scrollbackBytes);
   }
 
+  /** Resolves when every queued step has finished. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
   /** Runs `step` after every step queued before it. */
   enqueue(step: () => Promise<void>): Promise<void> {
     const run = this.queue.then(step);
@@ -72,6 +77,7 @@ export class SandboxManager {
   private readonly opts: ManagerOptions;
   private readonly log: Logger;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
@@ -196,9 +202,14 @@ export class SandboxManager {
     return stopped;
   }
 
-  /** Detaches pages and stops timers; sandboxes keep running for the next server. */
-  shutdown(): void {
+  /**
+   * Stops timers, lets in-flight lifecycle steps finish (a start waiting for its
+   * engine gives up), and closes shells. Sandboxes keep running for the next server.
+   */
+  async shutdown(): Promise<void> {
+    this.closing = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.all([...this.sandboxes.values()].map((sb) => sb.settled()));
     for (const sb of this.sandboxes.values()) {
       // Shells are left to the engine: a restarted server opens new ones.
       if (sb.terminal) {
@@ -256,6 +267,7 @@ export class SandboxManager {
   private bringUp(sb: Sandbox): Promise<void> {
     return sb
       .enqueue(async () => {
+        if (this.closing) return;
         if (sb.clients.size === 0 && sb.state !== 'starting') return; // nobody waiting
         if (sb.state !== 'ready') await this.startSandbox(sb);
         if (!sb.terminal?.isOpen) await this.openTerminal(sb);
@@ -298,6 +310,7 @@ export class SandboxManager {
     const { runtime, startTimeoutMs } = this.opts;
     const deadline = Date.now() + startTimeoutMs;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
+      if (this.closing) throw new Error('the server is shutting down');
       const probe = await runtime.exec(id, ['berth-ready'], 5000).catch((err: Error) => ({ exitCode: null, error: err }));
       if (probe.exitCode === 0) return;
       if (attempt % 10 === 9) {

@@ -88,7 +88,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     url,
     async close() {
       terminals.close();
-      manager.shutdown();
+      await manager.shutdown();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -18,6 +18,7 @@ export interface TerminalServerOptions {
   authenticate: (req: IncomingMessage) => string | undefined;
   isAllowedOrigin: (origin: string | undefined) => boolean;
   maxTerminalsPerLearner: number;
+  firstMessageTimeoutMs?: number;
 }
 
 const HEARTBEAT_MS = 30_000;
@@ -71,10 +72,13 @@ export class TerminalServer {
     let tokens = FRAME_BURST;
     let lastRefill = Date.now();
 
-    const firstMessageTimer = setTimeout(() => ws.close(CloseCode.FirstMessageTimeout, 'expected hello'), FIRST_MESSAGE_TIMEOUT_MS);
+    const firstMessageTimer = setTimeout(
+      () => ws.close(CloseCode.FirstMessageTimeout, 'expected hello'),
+      this.opts.firstMessageTimeoutMs ?? FIRST_MESSAGE_TIMEOUT_MS,
+    );
     const fail = (code: number, reason: string) => {
       log.info({ learner: who, code, reason }, 'closing terminal socket');
-      ws.close(code, reason.slice(0, 120)); // close reasons are limited to 123 bytes
+      ws.close(code, closeReason(reason));
     };
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -158,6 +162,17 @@ class WsClient implements SandboxClient {
     this.sendMessage({ t: 'replay', bytes: data.length });
     for (let i = 0; i < data.length; i += MAX_FRAME_BYTES) this.sendOutput(data.subarray(i, i + MAX_FRAME_BYTES), () => {});
   }
+}
+
+/** Close reasons are limited to 123 bytes of UTF-8; cut on a character boundary. */
+export function closeReason(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  let out = '';
+  for (const ch of flat) {
+    if (Buffer.byteLength(out + ch) > 123) break;
+    out += ch;
+  }
+  return out;
 }
 
 function toBuffer(data: RawData): Buffer {

@@ -122,7 +122,11 @@ export class DockerRuntime implements SandboxRuntime {
         CapAdd: ['SYS_ADMIN'],
         // rootlesskit needs unshare/mount syscalls and a writable /proc/sys for its
         // network namespace; a tighter seccomp profile is tracked in the safety issue.
-        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined'],
+        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+        // The API form of --security-opt systempaths=unconfined: rootlesskit writes
+        // /proc/sys inside its own namespaces, which masked paths would forbid.
+        MaskedPaths: [],
+        ReadonlyPaths: [],
         Devices: [{ PathOnHost: '/dev/net/tun', PathInContainer: '/dev/net/tun', CgroupPermissions: 'rwm' }],
         Mounts: [{ Type: 'volume', Source: volume, Target: ENGINE_DATA_PATH }],
         Memory: memory,

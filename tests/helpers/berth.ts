@@ -1,0 +1,75 @@
+/**
+ * Starts a real Berth (real engine, real sandboxes) for a test, scoped to its own
+ * instance name so it never touches a developer's sandboxes, and cleans up after.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../sandbox-server/src/config.ts';
+import { startBerth, createRuntime, type Berth } from '../../sandbox-server/src/server.ts';
+import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
+import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
+
+export interface TestBerth extends Berth {
+  config: Config;
+  runtime: DockerRuntime;
+  origin: string;
+  /** Stops the server but keeps sandboxes and data (for restart tests). */
+  stop(): Promise<void>;
+  /** Stops the server and removes every container, volume and network of the instance. */
+  destroy(): Promise<void>;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    BERTH_INSTANCE: `test-${randomBytes(4).toString('hex')}`,
+    BERTH_PORT: '0',
+    BERTH_DATA_DIR: mkdtempSync(join(tmpdir(), 'berth-test-')),
+    BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? 'warn',
+    BERTH_SANDBOX_IMAGE: process.env.BERTH_SANDBOX_IMAGE ?? 'berth/sandbox:latest',
+    ...env,
+  });
+}
+
+export async function startTestBerth(config: Config = testConfig()): Promise<TestBerth> {
+  const log = pino({ level: config.logLevel });
+  const runtime = createRuntime(config);
+  const berth = await startBerth(config, log, runtime);
+  const stop = () => berth.close();
+  return {
+    ...berth,
+    config,
+    runtime,
+    origin: `http://localhost:${berth.port}`,
+    stop,
+    async destroy() {
+      await stop().catch(() => {});
+      await removeInstance(runtime, config.instance);
+      rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes everything labelled with the instance, whatever state it is in. */
+export async function removeInstance(runtime: DockerRuntime, instance: string): Promise<void> {
+  const docker = runtime.docker;
+  for (const c of await docker.listContainers({ all: true, filters: labelFilter(instance, 'sandbox') })) {
+    await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
+  }
+  const { Volumes } = await docker.listVolumes({ filters: labelFilter(instance, 'sandbox-data') });
+  for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+  for (const n of await docker.listNetworks({ filters: labelFilter(instance, 'network') })) {
+    await docker.getNetwork(n.Id).remove().catch(() => {});
+  }
+}
+
+/** GET /api/session; returns the learner cookie ("name=value") the server issued. */
+export async function newLearner(berth: { origin: string }): Promise<string> {
+  const res = await fetch(`${berth.origin}/api/session`);
+  if (res.status !== 200) throw new Error(`/api/session answered ${res.status}`);
+  const setCookie = res.headers.get('set-cookie');
+  if (!setCookie) throw new Error('no cookie issued');
+  return setCookie.split(';')[0]!;
+}
