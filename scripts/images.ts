@@ -1,0 +1,40 @@
+/**
+ * npm run images: build Berth's images (base, hello-world, sandbox) that are missing
+ * or out of date, in order; skip those whose inputs have not changed.
+ *
+ *   node scripts/images.ts [--quiet] [--verbose] [--force[=name,...]]
+ *
+ * --force alone rebuilds hello-world and sandbox (and base); --force=sandbox only that.
+ * Exits 1 with a readable message when no engine answers or a build fails.
+ * Other scripts call ensureImages() from ./lib/images.ts directly.
+ */
+import { parseArgs } from 'node:util';
+import { ensureImages, ImagesError } from './lib/images.ts';
+
+const { values } = parseArgs({
+  options: {
+    quiet: { type: 'boolean', short: 'q', default: false },
+    verbose: { type: 'boolean', short: 'v', default: false },
+    force: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  // `--force` with no value: parseArgs wants a value, so accept it as a boolean below.
+  args: process.argv.slice(2).map((a) => (a === '--force' ? '--force=all' : a)),
+});
+
+if (values.help) {
+  console.log('usage: node scripts/images.ts [--quiet] [--verbose] [--force[=base,hello-world,sandbox]]');
+  process.exit(0);
+}
+
+const force = values.force === undefined ? false : values.force === 'all' ? true : values.force.split(',').map((s) => s.trim());
+
+try {
+  await ensureImages({ quiet: values.quiet, verbose: values.verbose, force });
+} catch (err) {
+  if (err instanceof ImagesError) {
+    console.error(`[images] error: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
