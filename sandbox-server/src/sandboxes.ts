@@ -271,6 +271,8 @@ export class SandboxManager {
         if (sb.clients.size === 0 && sb.state !== 'starting') return; // nobody waiting
         if (sb.state !== 'ready') await this.startSandbox(sb);
         if (!sb.terminal?.isOpen) await this.openTerminal(sb);
+        // Ready only once a shell takes input, so nothing typed right away is lost.
+        if (sb.state !== 'ready') this.setState(sb, 'ready');
         this.goLive(sb);
       })
       .catch((err: Error) => {
@@ -298,8 +300,7 @@ export class SandboxManager {
       await this.waitReady(sb, info.id);
       sb.quickExits = 0;
       sb.lastActivity = Date.now();
-      this.setState(sb, 'ready');
-      this.log.info({ learner: shortHandle(sb.learner), ms: Date.now() - began }, 'sandbox ready');
+      this.log.info({ learner: shortHandle(sb.learner), ms: Date.now() - began }, 'sandbox engine ready');
     } finally {
       this.starts.release();
     }

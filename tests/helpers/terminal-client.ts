@@ -35,6 +35,7 @@ export class TestTerminal {
         const parsed = parseServerMessage(data.toString());
         if (!parsed.ok) throw new Error(`server sent an invalid message: ${data.toString()}`);
         this.messages.push(parsed.value);
+        if (parsed.value.t === 'replay') this.chunks = []; // like the page: the replay replaces the screen
       }
       this.notify();
     });
