@@ -64,12 +64,26 @@ export const SandboxState = z.enum([
 ]);
 export type SandboxState = z.infer<typeof SandboxState>;
 
+/** Why a status was sent; the page shows its own words for each, in the page's language. */
+export const StatusCode = z.enum([
+  'waiting', // waiting for a start slot
+  'creating',
+  'removing', // reset: the old sandbox is being removed
+  'starting-engine',
+  'idle-stopped', // stopped by the idle timer; data kept
+  'stopped', // stopped from outside (engine restart, operator)
+  'shell-loop', // the shell exits right after starting
+  'start-failed', // `message` has the technical reason
+]);
+export type StatusCode = z.infer<typeof StatusCode>;
+
 export const ServerMessage = z.discriminatedUnion('t', [
   z
     .object({
       t: z.literal('status'),
       state: SandboxState,
-      /** Human-readable detail: progress step or failure reason. */
+      code: StatusCode.optional(),
+      /** English detail: progress step or failure reason (pages prefer their own text for `code`). */
       message: z.string().max(2000).optional(),
       /** Epoch ms at which the idle timer stops the sandbox, when ready. */
       idleStopAt: z.number().int().optional(),

@@ -4,7 +4,7 @@
  * the engine at start. Every lifecycle step for a sandbox runs in that sandbox's
  * own queue, so a reset cannot interleave with a start.
  */
-import type { ServerMessage, SandboxState } from './protocol.ts';
+import type { ServerMessage, SandboxState, StatusCode } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
 import type { Logger } from './log.ts';
 import { shortHandle } from './log.ts';
@@ -30,6 +30,18 @@ export interface ManagerOptions {
 
 type State = SandboxState | 'absent';
 
+/** English text for each status code: logs, API clients, and pages without their own words. */
+const STATUS_TEXT: Record<StatusCode, string> = {
+  waiting: 'Waiting for a free slot',
+  creating: 'Creating your sandbox',
+  removing: 'Removing the old sandbox',
+  'starting-engine': 'Starting your Docker engine',
+  'idle-stopped': 'Stopped after being idle. Your files, images and containers are kept.',
+  stopped: 'Your sandbox stopped. Reconnect to start it again.',
+  'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox to start fresh.',
+  'start-failed': 'The sandbox could not be started.',
+};
+
 /** A shell that exits this soon after starting counts towards a restart loop. */
 const QUICK_EXIT_MS = 2000;
 const MAX_QUICK_EXITS = 3;
@@ -39,6 +51,7 @@ const IDLE_ANNOUNCE_STEP_MS = 30_000;
 
 class Sandbox {
   state: State = 'absent';
+  code: StatusCode | undefined;
   message: string | undefined;
   containerId: string | undefined;
   terminal: Terminal | undefined;
@@ -117,10 +130,10 @@ export class SandboxManager {
     return { adopted, removed, volumesRemoved };
   }
 
-  status(learner: string): { state: State; idleStopAt?: number; message?: string } {
+  status(learner: string): { state: State; code?: StatusCode; idleStopAt?: number; message?: string } {
     const sb = this.sandboxes.get(learner);
     if (!sb) return { state: 'absent' };
-    return { state: sb.state, message: sb.message, idleStopAt: sb.state === 'ready' ? this.idleStopAt(sb) : undefined };
+    return { state: sb.state, code: sb.code, message: sb.message, idleStopAt: sb.state === 'ready' ? this.idleStopAt(sb) : undefined };
   }
 
   countByState(): Record<State, number> {
@@ -173,7 +186,7 @@ export class SandboxManager {
     this.log.info({ learner: shortHandle(learner) }, 'reset requested');
     return sb
       .enqueue(async () => {
-        this.setState(sb, 'creating', 'Removing the old sandbox');
+        this.setState(sb, 'creating', 'removing');
         this.closeTerminal(sb);
         sb.ring.clear();
         sb.live.clear(); // pages get an empty replay: their screens clear
@@ -195,7 +208,7 @@ export class SandboxManager {
         this.setState(sb, 'stopping');
         this.closeTerminal(sb);
         await this.opts.runtime.stop(sb.containerId);
-        this.setState(sb, 'stopped', 'Stopped after being idle. Your files, images and containers are kept.');
+        this.setState(sb, 'stopped', 'idle-stopped');
         stopped++;
       });
     }
@@ -244,6 +257,7 @@ export class SandboxManager {
   private statusMessage(sb: Sandbox): ServerMessage {
     const state = sb.state === 'absent' ? 'creating' : sb.state;
     const msg: ServerMessage = { t: 'status', state };
+    if (sb.code) msg.code = sb.code;
     if (sb.message) msg.message = sb.message;
     if (state === 'ready') {
       msg.idleStopAt = this.idleStopAt(sb);
@@ -252,9 +266,10 @@ export class SandboxManager {
     return msg;
   }
 
-  private setState(sb: Sandbox, state: State, message?: string): void {
+  private setState(sb: Sandbox, state: State, code?: StatusCode, message?: string): void {
     sb.state = state;
-    sb.message = message;
+    sb.code = code;
+    sb.message = message ?? (code ? STATUS_TEXT[code] : undefined);
     this.broadcast(sb);
   }
 
@@ -277,7 +292,7 @@ export class SandboxManager {
       })
       .catch((err: Error) => {
         this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
-        this.setState(sb, 'failed', err.message);
+        this.setState(sb, 'failed', 'start-failed', err.message);
       });
   }
 
@@ -285,17 +300,17 @@ export class SandboxManager {
     const { runtime } = this.opts;
     const began = Date.now();
     if (this.starts.waiting > 0 || sb.state === 'absent') {
-      this.setState(sb, 'creating', this.starts.waiting > 0 ? `Waiting for a free slot (${this.starts.waiting} ahead)` : 'Creating your sandbox');
+      this.setState(sb, 'creating', this.starts.waiting > 0 ? 'waiting' : 'creating');
     }
     await this.starts.acquire();
     try {
       let info = await runtime.find(sb.learner);
       if (!info) {
-        this.setState(sb, 'creating', 'Creating your sandbox');
+        this.setState(sb, 'creating', 'creating');
         info = await runtime.create(sb.learner);
       }
       sb.containerId = info.id;
-      this.setState(sb, 'starting', 'Starting your Docker engine');
+      this.setState(sb, 'starting', 'starting-engine');
       if (!info.running) await runtime.start(info.id);
       await this.waitReady(sb, info.id);
       sb.quickExits = 0;
@@ -345,13 +360,13 @@ export class SandboxManager {
       const info = await this.opts.runtime.find(sb.learner);
       if (!info?.running) {
         this.log.warn({ learner: shortHandle(sb.learner) }, 'sandbox stopped from outside');
-        this.setState(sb, info ? 'stopped' : 'absent', 'Your sandbox stopped. Reconnect to start it again.');
+        this.setState(sb, info ? 'stopped' : 'absent', 'stopped');
         if (!info) sb.containerId = undefined;
         return;
       }
       sb.quickExits = Date.now() - terminal.startedAt < QUICK_EXIT_MS ? sb.quickExits + 1 : 0;
       if (sb.quickExits >= MAX_QUICK_EXITS) {
-        this.setState(sb, 'failed', 'The shell keeps exiting right after it starts. Reset the sandbox to start fresh.');
+        this.setState(sb, 'failed', 'shell-loop');
         return;
       }
       if (sb.clients.size === 0) return; // reopened on the next attach

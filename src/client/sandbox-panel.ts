@@ -68,6 +68,10 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     }
   };
 
+  /** The page's own words for a status code; a failure keeps the server's technical reason. */
+  const statusDetail = (snap: SessionSnapshot): string | undefined =>
+    snap.code && snap.code !== 'start-failed' ? s.statusCode[snap.code] : snap.message;
+
   const renderOverlay = (snap: SessionSnapshot) => {
     if (!overlay || !title || !detail || !retryBtn) return;
     const state = snap.state;
@@ -81,6 +85,7 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
       heading = p.title;
       more = p.detail;
       if (state === 'failed' && snap.message && snap.reason !== 'sandbox-failed') more = snap.message;
+      if (state === 'failed' && snap.reason === 'sandbox-failed') more = statusDetail(snap);
       if (snap.reconnectAt !== undefined && snap.reconnectAttempt !== undefined) {
         const secs = Math.max(1, Math.round((snap.reconnectAt - Date.now()) / 1000));
         more = [more, s.overlay.reconnecting(snap.reconnectAttempt, secs)].filter(Boolean).join('\n');
@@ -88,8 +93,8 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
       retry = s.retry;
     } else if (state === 'stopped') {
       kind = 'stopped';
-      heading = s.overlay.stopped;
-      more = snap.message;
+      heading = snap.code === 'stopped' ? s.statusCode.stopped : s.overlay.stopped;
+      more = snap.code === 'stopped' || snap.code === 'idle-stopped' ? undefined : statusDetail(snap);
       retry = s.startAgain;
     } else {
       heading =
@@ -102,7 +107,7 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
               : state === 'stopping'
                 ? s.overlay.stopping
                 : '';
-      more = snap.message;
+      more = statusDetail(snap);
       const current = PROGRESS_STEPS.indexOf(state as (typeof PROGRESS_STEPS)[number]);
       overlay.querySelectorAll<HTMLElement>('[data-step]').forEach((li, i) => {
         li.dataset.status = current < 0 ? 'pending' : i < current ? 'done' : i === current ? 'active' : 'pending';

@@ -18,6 +18,7 @@ import {
   parseServerMessage,
   type ClientMessage,
   type SandboxState,
+  type StatusCode,
 } from '../../sandbox-server/src/protocol.ts';
 
 /** What the panel shows; mirrored on the elements as `data-state`. */
@@ -38,6 +39,8 @@ export interface SessionSnapshot {
   state: PanelState;
   /** Server-provided detail (progress step or failure reason), or the close reason. */
   message?: string;
+  /** Why the server sent the last status; the panel shows its own words for it. */
+  code?: StatusCode;
   reason?: FailureReason;
   httpStatus?: number;
   /** Epoch ms at which the idle timer stops the sandbox. */
@@ -185,7 +188,7 @@ export class TerminalSession {
     if (this.#ws?.readyState === OPEN) {
       this.#send({ t: 'reset' });
       this.#term.reset();
-      this.#set({ state: 'creating', message: undefined, idleStopAt: undefined, reason: undefined, error: undefined });
+      this.#set({ state: 'creating', code: undefined, message: undefined, idleStopAt: undefined, reason: undefined, error: undefined });
     } else {
       this.#resetOnOpen = true;
       this.retry();
@@ -267,6 +270,7 @@ export class TerminalSession {
       state: 'connecting',
       reason: undefined,
       httpStatus: undefined,
+      code: undefined,
       message: undefined,
       error: undefined,
       reconnectAt: undefined,
@@ -341,6 +345,7 @@ export class TerminalSession {
         if (msg.state === 'ready') this.#attempt = 0;
         this.#set({
           state: msg.state,
+          code: msg.code,
           message: msg.message,
           idleStopAt: msg.idleStopAt ?? (msg.state === 'ready' ? this.#snapshot.idleStopAt : undefined),
           reason: msg.state === 'failed' ? 'sandbox-failed' : undefined,

@@ -93,6 +93,16 @@ const ko = {
     badMessage: '서버와 주고받는 메시지에 문제가 생겼어요. 페이지를 새로 고쳐 주세요.',
     reason: '이유',
   },
+  statusCode: {
+    waiting: '다른 샌드박스가 먼저 시작하고 있어요. 차례가 오면 바로 시작할게요.',
+    creating: '샌드박스 컨테이너를 만드는 중이에요.',
+    removing: '이전 샌드박스를 지우는 중이에요.',
+    'starting-engine': 'Docker 엔진이 준비되기를 기다리는 중이에요.',
+    'idle-stopped': '한동안 입력이 없어서 멈췄어요. 파일, 이미지, 컨테이너는 그대로 있어요.',
+    stopped: '샌드박스가 멈췄어요. 다시 시작하면 이어서 쓸 수 있어요.',
+    'shell-loop': '셸이 시작하자마자 계속 종료돼요. 샌드박스를 초기화해 주세요.',
+    'start-failed': '샌드박스를 시작하지 못했어요.',
+  },
   clipboardDenied: '클립보드를 읽을 수 없어요. 브라우저에서 붙여넣기 권한을 허용해 주세요.',
   keysHint: {
     mac: '복사 ⌘C · 붙여넣기 ⌘V · 중단 Ctrl+C',
@@ -179,6 +189,16 @@ const en: Strings = {
     serverShutdown: 'The server is restarting.',
     badMessage: 'The server and this page disagree about a message. Reload the page.',
     reason: 'Reason',
+  },
+  statusCode: {
+    waiting: 'Other sandboxes are starting first. Yours starts as soon as it is its turn.',
+    creating: 'Creating the sandbox container.',
+    removing: 'Removing the old sandbox.',
+    'starting-engine': 'Waiting for the Docker engine to be ready.',
+    'idle-stopped': 'Stopped after a while without input. Your files, images and containers are kept.',
+    stopped: 'Your sandbox stopped. Start it again to carry on where you left off.',
+    'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox.',
+    'start-failed': 'The sandbox could not be started.',
   },
   clipboardDenied: 'Cannot read the clipboard. Allow clipboard access in your browser.',
   keysHint: {
