@@ -67,6 +67,13 @@ if ! docker info >/dev/null 2>&1; then
 fi
 log "docker engine $(docker version --format '{{.Server.Version}}')"
 
+# Sandboxes get /dev/net/tun (slirp4netns, the rootless engine's network) with the
+# host's mode; udev normally makes it 0666, hosts without udev leave it 0600.
+if [ ! -c /dev/net/tun ]; then
+  mkdir -p /dev/net && mknod /dev/net/tun c 10 200
+fi
+chmod 666 /dev/net/tun
+
 # --- Chromium for the browser tests -------------------------------------------
 if [ $with_chromium -eq 1 ]; then
   apt_install chromium fonts-noto-cjk

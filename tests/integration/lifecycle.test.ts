@@ -118,3 +118,32 @@ describe('flow control', () => {
     term.close();
   });
 });
+
+describe('interrupted starts', () => {
+  test('a tab closed mid-start and a server stopped mid-start leave nothing behind', async () => {
+    const berth = await startTestBerth(testConfig());
+    const labelled = async () => {
+      const filter = { label: [`org.berth.instance=${berth.config.instance}`] };
+      const docker = berth.runtime.docker;
+      const [containers, volumes, networks] = await Promise.all([
+        docker.listContainers({ all: true, filters: filter }),
+        docker.listVolumes({ filters: filter }),
+        docker.listNetworks({ filters: filter }),
+      ]);
+      return { containers: containers.length, volumes: volumes.Volumes?.length ?? 0, networks: networks.length };
+    };
+    try {
+      const term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
+      await term.until(() => term.states.includes('creating'), 10_000, 'creation to begin');
+      term.close(); // the learner leaves mid-start
+      const stopping = Date.now();
+      await berth.stop(); // and the server goes down while the engine boots
+      assert.ok(Date.now() - stopping < 30_000, 'shutdown does not wait for a whole start timeout');
+      const before = await labelled();
+      assert.ok(before.containers <= 1 && before.volumes <= 1, `at most the one sandbox exists: ${JSON.stringify(before)}`);
+    } finally {
+      await berth.destroy();
+    }
+    assert.deepEqual(await labelled(), { containers: 0, volumes: 0, networks: 0 }, 'no leaked containers, volumes or networks');
+  });
+});

@@ -14,6 +14,8 @@ export const SANDBOX_HOME = '/home/learner';
 /** The nested engine's data; a named volume so it survives stop/start and uses native overlay2. */
 const ENGINE_DATA_PATH = `${SANDBOX_HOME}/.local/share/docker`;
 const MAX_EXEC_OUTPUT = 1024 * 1024;
+/** Time the nested engine gets to stop its own containers (which get 10 s) before a kill. */
+const STOP_TIMEOUT_S = 15;
 
 export interface DockerRuntimeOptions {
   instance: string;
@@ -116,6 +118,7 @@ export class DockerRuntime implements SandboxRuntime {
       Hostname: 'berth',
       User: SANDBOX_USER,
       Labels: berthLabels(this.instance, 'sandbox', learner),
+      StopTimeout: STOP_TIMEOUT_S,
       HostConfig: {
         // newuidmap/newgidmap (setuid) need SYS_ADMIN in the bounding set to map the
         // nested engine's user namespace; the learner's own processes get no effective caps.
@@ -152,7 +155,7 @@ export class DockerRuntime implements SandboxRuntime {
 
   async stop(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).stop({ t: 5 });
+      await this.docker.getContainer(id).stop({ t: STOP_TIMEOUT_S });
     } catch (err) {
       const code = (err as { statusCode?: number }).statusCode;
       if (code !== 304 && code !== 404) throw err; // already stopped or gone
