@@ -9,7 +9,7 @@ export function preflight(root: string): void {
   if (major < 22 || (major === 22 && minor < 12)) {
     problems.push(`Node ${process.versions.node} is too old (need >= 22.12): run sudo scripts/install-prereqs.sh, or use Node 24 (see .nvmrc)`);
   }
-  if (!existsSync(join(root, 'node_modules', 'astro'))) problems.push('dependencies are not installed: run npm ci');
+  if (!existsSync(join(root, 'node_modules', 'astro'))) problems.push('dependencies are not installed: run npm install');
   try {
     execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 15_000 });
   } catch {
