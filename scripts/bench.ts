@@ -21,7 +21,8 @@ import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import Docker from 'dockerode';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { launchChromium } from '../tests/helpers/browser.ts';
 import { buildSite } from './lib/site.ts';
 import { log } from './lib/run.ts';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../tests/helpers/berth.ts';
@@ -34,16 +35,8 @@ import { fmt, mib, summarize, table, type Summary } from './lib/bench-stats.ts';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const LESSON = '/en/lessons/00-welcome/';
 const TARGET = { coldMs: 5000, warmMs: 1000, echoP99OverRawMs: 2 };
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // Belt and braces: no name but localhost resolves, so the page can only talk to Berth.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-];
+// Belt and braces: no name but localhost resolves, so the page can only talk to Berth.
+const CHROMIUM_EXTRA_ARGS = ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'];
 
 const { values: opt } = parseArgs({
   options: {
@@ -305,9 +298,7 @@ async function main(): Promise<void> {
   log('bench', `Berth ${t.config.instance} at ${t.origin}, image ${image}`);
   const memBefore = memory();
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+  browser = await launchChromium(CHROMIUM_EXTRA_ARGS, {
     headless: true,
     handleSIGINT: false,
     handleSIGTERM: false,

@@ -25,6 +25,8 @@ const globs = only ? SUITES[only]! : Object.values(SUITES).flat();
 
 try {
   log('test', 'type checking');
+  // astro sync writes the content-collection types (.astro/) that a fresh clone lacks.
+  await runNode([join(root, 'node_modules/astro/bin/astro.mjs'), 'sync'], { cwd: root });
   await runNode([join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root });
   if (only !== 'unit') {
     await buildSite(root);

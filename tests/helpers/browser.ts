@@ -1,10 +1,12 @@
 /** The system Chromium under playwright-core (Playwright's own browser download is not used). */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium';
 
-export function launchChromium(): Promise<Browser> {
+/** The closed network here: without the background-networking flags Chromium floods it. */
+export function launchChromium(extraArgs: string[] = [], options: Omit<LaunchOptions, 'executablePath' | 'args'> = {}): Promise<Browser> {
   return chromium.launch({
+    ...options,
     executablePath: CHROMIUM_PATH,
     args: [
       '--no-sandbox',
@@ -13,6 +15,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }
