@@ -12,6 +12,7 @@ import type { SandboxRuntime } from './runtime/types.ts';
 import { DockerRuntime } from './runtime/docker.ts';
 import { SandboxManager } from './sandboxes.ts';
 import { Store } from './store.ts';
+import { missingSandboxCapabilities } from './capabilities.ts';
 import { authenticate, createHttpHandler } from './http.ts';
 import { TerminalServer } from './ws.ts';
 
@@ -37,6 +38,11 @@ export function createRuntime(config: Config): DockerRuntime {
 /** Prepares the engine, reconciles sandboxes, and listens. */
 export async function startBerth(config: Config, log: Logger, runtime: SandboxRuntime = createRuntime(config)): Promise<Berth> {
   await runtime.prepare();
+  const missingCaps = missingSandboxCapabilities();
+  if (missingCaps.length) {
+    // Only a warning: a server in a container does not see the engine host's set.
+    log.warn({ missing: missingCaps }, 'this host\'s capability bounding set lacks what rootless sandboxes need; they will fail to start');
+  }
   const store = new Store(join(config.dataDir, 'berth.db'));
   const manager = new SandboxManager({
     runtime,

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newLearner, startTestBerth, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
+import { capabilitiesFromStatus } from '../../sandbox-server/src/capabilities.ts';
 
 describe('sandbox and terminal', () => {
   let berth: TestBerth;
@@ -29,6 +30,9 @@ describe('sandbox and terminal', () => {
     const id = await term.run('id -u; id -un');
     assert.match(id, /\b1000\r?\n/);
     assert.match(id, /learner/);
+    const status = await term.run('cat /proc/self/status');
+    assert.equal(capabilitiesFromStatus(status, 'CapEff').size, 0, 'the shell holds no effective capability');
+    assert.equal(capabilitiesFromStatus(status, 'CapPrm').size, 0, 'nor a permitted one');
   });
 
   test('docker run inside the sandbox uses its own engine', async () => {

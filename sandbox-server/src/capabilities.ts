@@ -1,0 +1,48 @@
+/**
+ * Linux capability masks as /proc/<pid>/status prints them (CapBnd, CapEff...).
+ * Used to check that the host can run rootless sandboxes at all (their setuid
+ * newuidmap needs SYS_ADMIN in the bounding set) and, in tests, that a learner's
+ * shell holds no effective capability.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Capability names by bit number (linux/capability.h). */
+export const CAPABILITIES = [
+  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID',
+  'SETPCAP', 'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW',
+  'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT',
+  'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD',
+  'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG',
+  'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** Capabilities the sandbox container needs in its bounding set (see runtime/docker.ts). */
+export const SANDBOX_CAPABILITIES: readonly Capability[] = ['SYS_ADMIN'];
+
+/** "000001fffeffffff" -> the set of capability names whose bits are set. */
+export function parseCapabilityMask(hex: string): Set<Capability> {
+  if (!/^[0-9a-fA-F]{1,16}$/.test(hex.trim())) throw new Error(`not a capability mask: "${hex}"`);
+  const mask = BigInt(`0x${hex.trim()}`);
+  const out = new Set<Capability>();
+  CAPABILITIES.forEach((name, bit) => {
+    if (mask & (1n << BigInt(bit))) out.add(name);
+  });
+  return out;
+}
+
+/** One Cap* line of a /proc/<pid>/status text, parsed. */
+export function capabilitiesFromStatus(status: string, field: 'CapInh' | 'CapPrm' | 'CapEff' | 'CapBnd' | 'CapAmb'): Set<Capability> {
+  const line = new RegExp(`^${field}:\\s*([0-9a-fA-F]+)\\s*$`, 'm').exec(status);
+  if (!line) throw new Error(`no ${field} line in the status text`);
+  return parseCapabilityMask(line[1]!);
+}
+
+/**
+ * The sandbox capabilities this host's bounding set lacks. Meaningful when the
+ * engine runs on this host (the usual case); a remote engine's host is not seen.
+ */
+export function missingSandboxCapabilities(status = readFileSync('/proc/self/status', 'utf8')): Capability[] {
+  const bounding = capabilitiesFromStatus(status, 'CapBnd');
+  return SANDBOX_CAPABILITIES.filter((c) => !bounding.has(c));
+}
