@@ -39,13 +39,27 @@ export const CloseCode = {
 
 const dimension = z.number().int().min(2).max(1000);
 
+const lessonSlug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,80}$/);
+const exerciseId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+
 export const ClientMessage = z.discriminatedUnion('t', [
   z
     .object({
       t: z.literal('hello').describe('First message: the terminal size the page will render.'),
       cols: dimension,
       rows: dimension,
+      /** The lesson the page shows: its exercises are checked live. */
+      lesson: lessonSlug.optional(),
+      /** The page's language: hints, feedback and solutions come in it. */
+      lang: z.enum(['ko', 'en']).optional(),
     })
+    .strict(),
+  z.object({ t: z.literal('check').describe('The learner pressed Check: evaluate now.') }).strict(),
+  z
+    .object({ t: z.literal('hint').describe('Show the next hint (the answer is a new `exercises` message).'), exercise: exerciseId })
+    .strict(),
+  z
+    .object({ t: z.literal('solution').describe('Reveal the reference solution (answered by an `exercises` message).'), exercise: exerciseId })
     .strict(),
   z.object({ t: z.literal('resize'), cols: dimension, rows: dimension }).strict(),
   z.object({ t: z.literal('pause').describe('The page has too much unrendered output.') }).strict(),
@@ -77,6 +91,36 @@ export const StatusCode = z.enum([
 ]);
 export type StatusCode = z.infer<typeof StatusCode>;
 
+export const ExerciseStatus = z.enum([
+  'pending', // not checked yet
+  'passed',
+  'failing', // checked: not there yet (feedback says what is missing)
+  'timeout', // a check hung and was killed: not a pass
+  'error', // the check could not run (sandbox not ready...)
+]);
+export type ExerciseStatus = z.infer<typeof ExerciseStatus>;
+
+export const ExerciseState = z
+  .object({
+    id: exerciseId,
+    status: ExerciseStatus,
+    /** Why it is not passing yet, in the page's language (untrusted sandbox text is plain text). */
+    feedback: z.string().max(2000).optional(),
+    /** The lesson's success note, once passed. */
+    success: z.string().max(2000).optional(),
+    passedAt: z.number().int().optional(),
+    attempts: z.number().int().min(0),
+    hintsUsed: z.number().int().min(0),
+    hintsTotal: z.number().int().min(0),
+    /** Hints already shown (so a reload shows them again). */
+    hints: z.array(z.string().max(4000)),
+    canRevealSolution: z.boolean(),
+    /** The solution, once revealed (so a reload shows it again). */
+    solution: z.string().max(8000).optional(),
+  })
+  .strict();
+export type ExerciseState = z.infer<typeof ExerciseState>;
+
 export const ServerMessage = z.discriminatedUnion('t', [
   z
     .object({
@@ -97,6 +141,18 @@ export const ServerMessage = z.discriminatedUnion('t', [
     })
     .strict(),
   z.object({ t: z.literal('error'), message: z.string().max(2000) }).strict(),
+  z
+    .object({
+      t: z.literal('exercises').describe('The state of every exercise of the page\'s lesson.'),
+      lesson: lessonSlug,
+      graded: z.boolean(),
+      /** True while a check run is in flight. */
+      checking: z.boolean(),
+      items: z.array(ExerciseState),
+      /** Graded lessons: the recorded score. */
+      score: z.object({ passed: z.number().int(), total: z.number().int() }).strict().optional(),
+    })
+    .strict(),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 
