@@ -123,6 +123,7 @@ export const settings = {
   ),
   dataDir: setting('BERTH_DATA_DIR', 'Directory for the embedded SQLite store.', '.berth', parseString),
   siteDir: setting('BERTH_SITE_DIR', 'Directory of the built site (astro build output).', 'dist', parseString),
+  contentDir: setting('BERTH_CONTENT_DIR', 'Directory of the lessons (their exercise files are checked live).', 'content', parseString),
   sandboxImage: setting('BERTH_SANDBOX_IMAGE', 'Image for learner sandboxes (built by npm run images).', 'berth/sandbox:latest', parseString),
   sandboxMemory: setting('BERTH_SANDBOX_MEMORY', 'Memory limit per sandbox, swap disabled (e.g. 1536m, 2g).', '1536m', parseBytes(256 * 1024 ** 2)),
   sandboxCpus: setting('BERTH_SANDBOX_CPUS', 'CPU limit per sandbox, in cores (e.g. 1, 0.5).', '1', parseNumber(0.1, 64)),

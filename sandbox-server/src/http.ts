@@ -10,6 +10,7 @@ import type { Store } from './store.ts';
 import type { SandboxManager } from './sandboxes.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
 import { handleOf, isWellFormedId, learnerCookie, newLearnerId, readCookie } from './identity.ts';
+import type { ExerciseFile } from './exercises/schema.ts';
 
 export interface HttpOptions {
   siteDir: string;
@@ -17,6 +18,10 @@ export interface HttpOptions {
   manager: SandboxManager;
   runtime: SandboxRuntime;
   secureCookies: boolean;
+  /** Exercise files by lesson slug (for progress totals). */
+  lessons: ReadonlyMap<string, ExerciseFile>;
+  /** Origin check for requests that change state (CSRF). */
+  isAllowedOrigin: (origin: string | undefined) => boolean;
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -46,6 +51,48 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
     res.end(JSON.stringify(body));
   };
 
+  /** The learner's own progress: summary, export, reset. */
+  const progressApi = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    const learner = authenticate(store, req);
+    if (!learner) return json(res, 401, { error: 'no learner cookie: load the site first' });
+    if (path === '/api/progress' && req.method === 'GET') {
+      const rows = store.progress(learner);
+      const scores = new Map(store.scores(learner).map((s) => [s.lesson, s]));
+      const lessons: Record<string, { passed: number; total: number; graded: boolean; score?: { passed: number; total: number } }> = {};
+      for (const [slug, file] of opts.lessons) {
+        const ids = new Set(file.exercises.map((e) => e.id));
+        const passed = rows.filter((r) => r.lesson === slug && ids.has(r.exercise) && r.firstPassedAt !== null).length;
+        const score = scores.get(slug);
+        lessons[slug] = { passed, total: file.exercises.length, graded: file.graded, ...(file.graded && score ? { score: { passed: score.passed, total: score.total } } : {}) };
+      }
+      return json(res, 200, { lessons });
+    }
+    if (path === '/api/progress/export' && req.method === 'GET') {
+      res.setHeader('Content-Disposition', 'attachment; filename="berth-progress.json"');
+      return json(res, 200, {
+        exportedAt: new Date().toISOString(),
+        learner: learner.slice(0, 8),
+        exercises: store.progress(learner).map((r) => ({
+          lesson: r.lesson,
+          exercise: r.exercise,
+          firstPassedAt: r.firstPassedAt === null ? null : new Date(r.firstPassedAt).toISOString(),
+          attempts: r.attempts,
+          hintsUsed: r.hintsUsed,
+          solutionRevealedAt: r.solutionRevealedAt === null ? null : new Date(r.solutionRevealedAt).toISOString(),
+        })),
+        scores: store.scores(learner).map((s) => ({ lesson: s.lesson, passed: s.passed, total: s.total, recordedAt: new Date(s.recordedAt).toISOString() })),
+      });
+    }
+    if (path === '/api/progress/reset' && req.method === 'POST') {
+      // A cross-site form could post here with the cookie: only our own pages may.
+      if (!opts.isAllowedOrigin(req.headers.origin)) return json(res, 403, { error: 'origin not allowed' });
+      store.resetProgress(learner);
+      res.writeHead(204, { 'Cache-Control': 'no-store' });
+      return void res.end();
+    }
+    return json(res, path === '/api/progress' || path === '/api/progress/export' || path === '/api/progress/reset' ? 405 : 404, { error: `no such endpoint: ${req.method} ${path}` });
+  };
+
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const url = new URL(req.url ?? '/', 'http://berth.invalid');
@@ -69,6 +116,8 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       const sandbox = manager.status(handle);
       return json(res, 200, { learner: handle.slice(0, 8), sandbox: sandbox.state === 'absent' ? null : sandbox });
     }
+
+    if (url.pathname.startsWith('/api/progress')) return progressApi(req, res, url.pathname);
 
     if (url.pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
 

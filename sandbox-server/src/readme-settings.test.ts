@@ -8,5 +8,5 @@ test('the README settings table matches the configuration table', () => {
   const start = readme.indexOf('\n', readme.indexOf('<!-- settings:start'));
   const end = readme.indexOf('<!-- settings:end -->');
   assert.ok(start > 0 && end > start, 'README has the settings markers');
-  assert.equal(readme.slice(start + 1, end).trim(), settingsMarkdown(), 'regenerate the table: node -e "import(\'./sandbox-server/src/config.ts\').then(m=>console.log(m.settingsMarkdown()))"');
+  assert.equal(readme.slice(start + 1, end).trim(), settingsMarkdown(), 'regenerate the table: node scripts/config-table.ts');
 });

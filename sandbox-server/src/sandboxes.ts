@@ -11,8 +11,9 @@ import { shortHandle } from './log.ts';
 import { RingBuffer } from './ring-buffer.ts';
 import { Semaphore } from './semaphore.ts';
 import { Terminal, type TerminalClient } from './terminal.ts';
+import type { ExerciseChecker, ExerciseSubscriber } from './exercises/live.ts';
 
-export interface SandboxClient extends TerminalClient {
+export interface SandboxClient extends TerminalClient, ExerciseSubscriber {
   readonly size: { cols: number; rows: number };
   sendMessage(msg: ServerMessage): void;
 }
@@ -26,6 +27,8 @@ export interface ManagerOptions {
   startTimeoutMs: number;
   maxConcurrentStarts: number;
   scrollbackBytes: number;
+  /** Live exercise checks; absent in setups without lessons. */
+  checker?: ExerciseChecker;
 }
 
 type State = SandboxState | 'absent';
@@ -152,6 +155,7 @@ export class SandboxManager {
     sb.clients.add(client);
     sb.lastActivity = Date.now();
     if (sb.state !== 'absent') client.sendMessage(this.statusMessage(sb));
+    this.opts.checker?.subscribe(learner, client);
     void this.bringUp(sb);
   }
 
@@ -161,6 +165,7 @@ export class SandboxManager {
     sb.clients.delete(client);
     sb.live.delete(client);
     sb.terminal?.updateFlow();
+    this.opts.checker?.unsubscribe(learner, client);
   }
 
   input(learner: string, data: Buffer): void {
@@ -173,6 +178,15 @@ export class SandboxManager {
 
   resize(learner: string, cols: number, rows: number): void {
     void this.sandboxes.get(learner)?.terminal?.resize(cols, rows);
+  }
+
+  /** Check button, hint and solution requests from a page. */
+  exerciseRequest(learner: string, client: SandboxClient, request: { t: 'check' } | { t: 'hint' | 'solution'; exercise: string }): void {
+    const checker = this.opts.checker;
+    if (!checker) return;
+    if (request.t === 'check') checker.trigger(learner, 'check');
+    else if (request.t === 'hint') checker.hint(learner, client, request.exercise);
+    else checker.revealSolution(learner, client, request.exercise);
   }
 
   /** A page paused or resumed its output; recompute the shell's flow. */
@@ -289,6 +303,7 @@ export class SandboxManager {
         // Ready only once a shell takes input, so nothing typed right away is lost.
         if (sb.state !== 'ready') this.setState(sb, 'ready');
         this.goLive(sb);
+        this.opts.checker?.sandboxReady(sb.learner, sb.containerId!);
       })
       .catch((err: Error) => {
         this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
@@ -343,13 +358,16 @@ export class SandboxManager {
     const first = sb.clients.values().next().value;
     const size = first?.size ?? { cols: 80, rows: 24 };
     const shell = await this.opts.runtime.openShell(sb.containerId!, size.cols, size.rows);
-    const terminal = new Terminal(shell, sb.ring, sb.live, () => this.onShellExit(sb, terminal));
+    const checker = this.opts.checker;
+    const terminal = new Terminal(shell, sb.ring, sb.live, () => this.onShellExit(sb, terminal), checker && (() => checker.trigger(sb.learner, 'prompt')));
     sb.terminal = terminal;
   }
 
+  /** Ends the shell and the live checks that run while the sandbox is up. */
   private closeTerminal(sb: Sandbox): void {
     sb.terminal?.close();
     sb.terminal = undefined;
+    this.opts.checker?.sandboxDown(sb.learner);
   }
 
   /** The shell ended: the learner typed `exit`, or the sandbox stopped under us. */
@@ -359,6 +377,7 @@ export class SandboxManager {
     void sb.enqueue(async () => {
       const info = await this.opts.runtime.find(sb.learner);
       if (!info?.running) {
+        this.opts.checker?.sandboxDown(sb.learner);
         this.log.warn({ learner: shortHandle(sb.learner) }, 'sandbox stopped from outside');
         this.setState(sb, info ? 'stopped' : 'absent', 'stopped');
         if (!info) sb.containerId = undefined;

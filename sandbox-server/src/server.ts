@@ -13,12 +13,15 @@ import { DockerRuntime } from './runtime/docker.ts';
 import { SandboxManager } from './sandboxes.ts';
 import { Store } from './store.ts';
 import { missingSandboxCapabilities } from './capabilities.ts';
+import { loadAllExercises } from './exercises/load.ts';
+import { ExerciseChecker } from './exercises/live.ts';
 import { authenticate, createHttpHandler } from './http.ts';
 import { TerminalServer } from './ws.ts';
 
 export interface Berth {
   server: Server;
   manager: SandboxManager;
+  checker: ExerciseChecker;
   store: Store;
   runtime: SandboxRuntime;
   /** The port actually bound (differs from config.port when that is 0). */
@@ -44,7 +47,10 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     log.warn({ missing: missingCaps }, 'this host\'s capability bounding set lacks what rootless sandboxes need; they will fail to start');
   }
   const store = new Store(join(config.dataDir, 'berth.db'));
+  const lessons = loadAllExercises(config.contentDir);
+  const checker = new ExerciseChecker({ runtime, store, log, lessons });
   const manager = new SandboxManager({
+    checker,
     runtime,
     log,
     isKnownLearner: (handle) => store.hasLearner(handle),
@@ -56,15 +62,24 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const reconciled = await manager.reconcile();
   log.info(reconciled, 'reconciled sandboxes with the engine');
 
-  const server = createServer(
-    createHttpHandler({ siteDir: config.siteDir, store, manager, runtime, secureCookies: config.publicUrl.startsWith('https:') }),
-  );
   let origins = allowedOrigins(config);
+  const isAllowedOrigin = (origin: string | undefined) => origin !== undefined && origins.has(origin);
+  const server = createServer(
+    createHttpHandler({
+      siteDir: config.siteDir,
+      store,
+      manager,
+      runtime,
+      lessons,
+      isAllowedOrigin,
+      secureCookies: config.publicUrl.startsWith('https:'),
+    }),
+  );
   const terminals = new TerminalServer({
     manager,
     log,
     authenticate: (req) => authenticate(store, req),
-    isAllowedOrigin: (origin) => origin !== undefined && origins.has(origin),
+    isAllowedOrigin,
     maxTerminalsPerLearner: config.maxTerminalsPerLearner,
   });
   server.on('upgrade', (req, socket, head) => {
@@ -88,6 +103,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   return {
     server,
     manager,
+    checker,
     store,
     runtime,
     port,

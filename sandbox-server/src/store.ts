@@ -12,7 +12,42 @@ const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      last_seen_at INTEGER NOT NULL
    ) STRICT`,
+  `CREATE TABLE progress (
+     learner TEXT NOT NULL,
+     lesson TEXT NOT NULL,
+     exercise TEXT NOT NULL,
+     first_passed_at INTEGER,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     hints_used INTEGER NOT NULL DEFAULT 0,
+     solution_revealed_at INTEGER,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (learner, lesson, exercise)
+   ) STRICT;
+   CREATE TABLE scores (
+     learner TEXT NOT NULL,
+     lesson TEXT NOT NULL,
+     passed INTEGER NOT NULL,
+     total INTEGER NOT NULL,
+     recorded_at INTEGER NOT NULL,
+     PRIMARY KEY (learner, lesson)
+   ) STRICT`,
 ];
+
+export interface ProgressRow {
+  lesson: string;
+  exercise: string;
+  firstPassedAt: number | null;
+  attempts: number;
+  hintsUsed: number;
+  solutionRevealedAt: number | null;
+}
+
+export interface ScoreRow {
+  lesson: string;
+  passed: number;
+  total: number;
+  recordedAt: number;
+}
 
 export class Store {
   readonly db: DatabaseSync;
@@ -51,6 +86,63 @@ export class Store {
 
   touchLearner(handle: string): void {
     this.db.prepare('UPDATE learners SET last_seen_at = ? WHERE handle = ?').run(Date.now(), handle);
+  }
+
+  progress(learner: string, lesson?: string): ProgressRow[] {
+    const sql = `SELECT lesson, exercise, first_passed_at AS firstPassedAt, attempts, hints_used AS hintsUsed,
+                        solution_revealed_at AS solutionRevealedAt
+                   FROM progress WHERE learner = ?${lesson ? ' AND lesson = ?' : ''} ORDER BY lesson, exercise`;
+    const args = lesson ? [learner, lesson] : [learner];
+    return this.db.prepare(sql).all(...args) as unknown as ProgressRow[];
+  }
+
+  private upsert(learner: string, lesson: string, exercise: string, set: string, ...args: (number | string)[]): void {
+    this.db
+      .prepare(
+        `INSERT INTO progress (learner, lesson, exercise, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (learner, lesson, exercise) DO UPDATE SET updated_at = excluded.updated_at`,
+      )
+      .run(learner, lesson, exercise, Date.now());
+    this.db.prepare(`UPDATE progress SET ${set} WHERE learner = ? AND lesson = ? AND exercise = ?`).run(...args, learner, lesson, exercise);
+  }
+
+  /** Records the first pass; later passes keep the first time. */
+  markPassed(learner: string, lesson: string, exercise: string, at = Date.now()): void {
+    this.upsert(learner, lesson, exercise, 'first_passed_at = COALESCE(first_passed_at, ?)', at);
+  }
+
+  addAttempt(learner: string, lesson: string, exercise: string): void {
+    this.upsert(learner, lesson, exercise, 'attempts = attempts + 1');
+  }
+
+  /** Hints are counted up to `total`; returns the new count. */
+  useHint(learner: string, lesson: string, exercise: string, total: number): number {
+    this.upsert(learner, lesson, exercise, 'hints_used = MIN(hints_used + 1, ?)', total);
+    return this.progress(learner, lesson).find((r) => r.exercise === exercise)!.hintsUsed;
+  }
+
+  revealSolution(learner: string, lesson: string, exercise: string): void {
+    this.upsert(learner, lesson, exercise, 'solution_revealed_at = COALESCE(solution_revealed_at, ?)', Date.now());
+  }
+
+  recordScore(learner: string, lesson: string, passed: number, total: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO scores (learner, lesson, passed, total, recorded_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (learner, lesson) DO UPDATE SET passed = excluded.passed, total = excluded.total, recorded_at = excluded.recorded_at`,
+      )
+      .run(learner, lesson, passed, total, Date.now());
+  }
+
+  scores(learner: string): ScoreRow[] {
+    return this.db
+      .prepare('SELECT lesson, passed, total, recorded_at AS recordedAt FROM scores WHERE learner = ? ORDER BY lesson')
+      .all(learner) as unknown as ScoreRow[];
+  }
+
+  resetProgress(learner: string): void {
+    this.db.prepare('DELETE FROM progress WHERE learner = ?').run(learner);
+    this.db.prepare('DELETE FROM scores WHERE learner = ?').run(learner);
   }
 
   close(): void {

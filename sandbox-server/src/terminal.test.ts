@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { RingBuffer } from './ring-buffer.ts';
-import { SERVER_HIGH_WATER_BYTES, Terminal, type TerminalClient } from './terminal.ts';
+import { PROMPT_MARKER, SERVER_HIGH_WATER_BYTES, Terminal, type TerminalClient } from './terminal.ts';
 
 /** A fake shell: what the terminal writes lands in `input`; `emit` plays output. */
 function fakeShell() {
@@ -95,4 +95,22 @@ test('the exit callback fires once when the shell ends, and not after close()', 
   await tick();
   assert.equal(exits, 1);
   assert.equal(t.isOpen, false);
+});
+
+test('the prompt marker is seen even when split across chunks, once per prompt', async () => {
+  const shell = fakeShell();
+  let prompts = 0;
+  new Terminal(shell, new RingBuffer(1024), new Set(), () => {}, () => prompts++);
+  shell.emit(Buffer.concat([Buffer.from('out\r\n'), PROMPT_MARKER, Buffer.from('$ ')]));
+  await tick();
+  assert.equal(prompts, 1);
+  shell.emit(Buffer.concat([Buffer.from('more'), PROMPT_MARKER.subarray(0, 5)]));
+  await tick();
+  assert.equal(prompts, 1);
+  shell.emit(Buffer.concat([PROMPT_MARKER.subarray(5), Buffer.from('$ ')]));
+  await tick();
+  assert.equal(prompts, 2);
+  shell.emit(Buffer.from('no marker here'));
+  await tick();
+  assert.equal(prompts, 2);
 });

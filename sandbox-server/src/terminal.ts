@@ -13,6 +13,8 @@ export const SERVER_HIGH_WATER_BYTES = 1024 * 1024;
 export const SERVER_LOW_WATER_BYTES = 256 * 1024;
 /** Largest binary frame sent to a page. */
 const OUTPUT_FRAME_BYTES = 32 * 1024;
+/** The sandbox's bash prints this OSC after every command (images/sandbox/bashrc). */
+export const PROMPT_MARKER = Buffer.from('\x1b]6973;berth-prompt\x07');
 
 export interface TerminalClient {
   /** Bytes queued for this client but not yet written to its socket. */
@@ -32,12 +34,16 @@ export class Terminal {
   private readonly clients: ReadonlySet<TerminalClient>;
   private closed = false;
   private paused = false;
+  /** The end of the previous chunk, so a marker split across chunks is still seen. */
+  private tail = Buffer.alloc(0);
+  private readonly onPrompt: (() => void) | undefined;
   readonly startedAt = Date.now();
 
-  constructor(shell: Shell, ring: RingBuffer, clients: ReadonlySet<TerminalClient>, onExit: () => void) {
+  constructor(shell: Shell, ring: RingBuffer, clients: ReadonlySet<TerminalClient>, onExit: () => void, onPrompt?: () => void) {
     this.shell = shell;
     this.ring = ring;
     this.clients = clients;
+    this.onPrompt = onPrompt;
     shell.stream.on('data', (chunk: Buffer) => this.output(chunk));
     let exited = false;
     const exit = () => {
@@ -77,6 +83,11 @@ export class Terminal {
   }
 
   private output(chunk: Buffer): void {
+    if (this.onPrompt) {
+      const seen = Buffer.concat([this.tail, chunk]);
+      if (seen.includes(PROMPT_MARKER)) this.onPrompt();
+      this.tail = seen.subarray(Math.max(0, seen.length - PROMPT_MARKER.length + 1));
+    }
     this.ring.push(chunk);
     for (let i = 0; i < chunk.length; i += OUTPUT_FRAME_BYTES) {
       const frame = chunk.subarray(i, i + OUTPUT_FRAME_BYTES);

@@ -98,7 +98,7 @@ export class TerminalServer {
       if (!client) {
         if (msg.t !== 'hello') return fail(CloseCode.BadMessage, 'expected hello first');
         clearTimeout(firstMessageTimer);
-        client = new WsClient(ws, msg.cols, msg.rows);
+        client = new WsClient(ws, msg.cols, msg.rows, msg.lesson, msg.lang ?? 'ko');
         manager.attach(learner, client);
         return;
       }
@@ -115,6 +115,10 @@ export class TerminalServer {
         case 'reset':
           void manager.reset(learner);
           return;
+        case 'check':
+        case 'hint':
+        case 'solution':
+          return manager.exerciseRequest(learner, client, msg);
       }
     });
     ws.on('close', () => {
@@ -139,11 +143,15 @@ export class TerminalServer {
 class WsClient implements SandboxClient {
   size: { cols: number; rows: number };
   pausedByPage = false;
+  readonly lesson: string | undefined;
+  readonly lang: 'ko' | 'en';
   private readonly ws: WebSocket;
 
-  constructor(ws: WebSocket, cols: number, rows: number) {
+  constructor(ws: WebSocket, cols: number, rows: number, lesson: string | undefined, lang: 'ko' | 'en') {
     this.ws = ws;
     this.size = { cols, rows };
+    this.lesson = lesson;
+    this.lang = lang;
   }
 
   get backlog(): number {

@@ -144,7 +144,7 @@ export const ScriptCheck = z
 export const Check = z.union([BuiltinCheck, ScriptCheck]).and(
   z.object({ feedback: Localized.optional().describe('What to tell the learner when this check fails.') }),
 );
-export type Check = BuiltinCheck | (z.infer<typeof ScriptCheck> & { feedback?: Localized });
+export type Check = z.infer<typeof Check>;
 
 export const Exercise = z
   .object({

@@ -205,6 +205,27 @@ export class DockerRuntime implements SandboxRuntime {
     return { exitCode: info?.ExitCode ?? null, stdout: out.text(), stderr: err.text(), timedOut };
   }
 
+  async watchEvents(id: string, onEvent: (type: string) => void): Promise<() => void> {
+    const exec = await this.docker.getContainer(id).exec({
+      // `exec` so the events process itself gets SIGPIPE, and ends, once we stop reading.
+      Cmd: ['bash', '-c', "exec docker events --format '{{.Type}}'"],
+      User: SANDBOX_USER,
+      AttachStdout: true,
+      AttachStderr: false,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const stdout = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, new PassThrough());
+    let partial = '';
+    stdout.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onEvent(line.trim().slice(0, 40));
+    });
+    stream.on('error', () => {});
+    return () => stream.destroy();
+  }
+
   async openShell(id: string, cols: number, rows: number): Promise<Shell> {
     const exec = await this.docker.getContainer(id).exec({
       Cmd: ['bash', '-l'],

@@ -53,6 +53,12 @@ export interface SandboxRuntime {
   removeVolume(name: string): Promise<void>;
   /** Runs a command to completion (no TTY) as the sandbox user. */
   exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+  /**
+   * Follows the nested engine's events (`docker events`) inside the sandbox:
+   * `onEvent` gets each event's type (container, image, volume, network...).
+   * Returns a function that stops following.
+   */
+  watchEvents(id: string, onEvent: (type: string) => void): Promise<() => void>;
   /** Starts an interactive login shell with a TTY. */
   openShell(id: string, cols: number, rows: number): Promise<Shell>;
   /** Last lines of the sandbox's own log, to explain a failed start. */

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { buildRunScript, builtinScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
+import { failureFeedback } from './feedback.ts';
+import { BuiltinCheck, type Exercise } from './schema.ts';
+
+const bash = (script: string) => execFileSync('bash', ['-c', script], { encoding: 'utf8' });
+
+test('shell quoting survives quotes, $ and backslashes', () => {
+  for (const value of [`it's`, '$(rm -rf /)', 'a\\b', '`x`', '"q"', '']) {
+    assert.equal(bash(`printf %s ${shQuote(value)}`), value);
+  }
+});
+
+test('image references normalize to a tag', () => {
+  assert.equal(normalizeImage('nginx'), 'nginx:latest');
+  assert.equal(normalizeImage('nginx:1.27'), 'nginx:1.27');
+  assert.equal(normalizeImage('localhost:5000/app'), 'localhost:5000/app:latest');
+  assert.equal(normalizeImage('app@sha256:abc'), 'app@sha256:abc');
+});
+
+test('every built-in check type compiles to valid bash', () => {
+  const samples: BuiltinCheck[] = [
+    { type: 'container_exists', name: 'web' },
+    { type: 'container_running', name: 'web' },
+    { type: 'container_exited', name: 'web' },
+    { type: 'container_uses_image', name: 'web', image: 'nginx' },
+    { type: 'container_publishes_port', name: 'web', container_port: 80, host_port: 8080 },
+    { type: 'container_has_env', name: 'db', variable: 'MARIADB_ROOT_PASSWORD' },
+    { type: 'container_has_mount', name: 'db', destination: '/var/lib/mysql', source: 'dbdata' },
+    { type: 'container_on_network', name: 'web', network: 'appnet' },
+    { type: 'container_count', min: 1, max: 3 },
+    { type: 'image_exists', image: 'myapp:1.0' },
+    { type: 'image_absent', image: 'myapp:1.0' },
+    { type: 'image_has_label', image: 'myapp', key: 'maintainer' },
+    { type: 'image_size_under', image: 'myapp', mb: 50 },
+    { type: 'dockerfile_stages', path: 'app/Dockerfile', min: 2 },
+    { type: 'volume_exists', name: 'data' },
+    { type: 'volume_contains', volume: 'data', path: 'a.txt', contains: "it's here" },
+    { type: 'network_exists', name: 'appnet' },
+    { type: 'network_has_container', network: 'appnet', container: 'web' },
+    { type: 'containers_resolve', from: 'web', to: 'db' },
+    BuiltinCheck.parse({ type: 'http', port: 8080, contains: 'Welcome' }),
+    { type: 'file_exists', path: 'notes.txt' },
+    { type: 'file_contains', path: 'notes.txt', contains: 'hello' },
+    { type: 'command_ran', pattern: 'curl .*--unix-socket' },
+  ];
+  assert.equal(new Set(samples.map((s) => s.type)).size, BuiltinCheck.options.length, 'a sample of every type');
+  for (const check of samples) {
+    const script = builtinScript(check);
+    execFileSync('bash', ['-n', '-c', script]); // syntax only
+    for (const lang of ['ko', 'en'] as const) assert.ok(failureFeedback(check, null, lang).length > 5);
+  }
+});
+
+test('a run script reports every check on its own marker line; forged lines do not count', () => {
+  const exercises: Exercise[] = [
+    {
+      id: 'a',
+      title: { ko: 'ㄱ', en: 'a' },
+      checks: [
+        { type: 'script', run: 'echo "@@berth-check 0.1 0 AAAA"; echo fine; exit 0' },
+        { type: 'script', run: 'echo first; echo "last words"; exit 3' },
+      ],
+      hints: { ko: [], en: [] },
+      solution: 'true',
+    },
+    { id: 'b', title: { ko: 'ㄴ', en: 'b' }, checks: [{ type: 'script', run: 'sleep 30' }], hints: { ko: [], en: [] }, solution: 'true' },
+  ];
+  const plan: CheckPlan = { exercises };
+  const script = buildRunScript(plan, '/tmp').replace('timeout -k 1 10 ', 'timeout -k 1 1 ');
+  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
+  const { results, complete } = parseRunOutput(out, plan);
+  assert.equal(complete, true);
+  assert.equal(results[0]![0]!.exitCode, 0);
+  assert.match(results[0]![0]!.output, /fine/);
+  assert.equal(results[0]![1]!.exitCode, 3, 'the forged line inside check 0.0 output did not set 0.1');
+  assert.equal(failureFeedback(exercises[0]!.checks[1]!, results[0]![1]!, 'en'), 'last words');
+  assert.equal(results[1]![0]!.timedOut, true);
+  assert.match(failureFeedback(exercises[1]!.checks[0]!, results[1]![0]!, 'ko'), /오래/);
+});
+
+test('a run cut short reports missing checks as null and incomplete', () => {
+  const plan: CheckPlan = { exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'file_exists', path: 'x' }], hints: { ko: [], en: [] }, solution: 'true' }] };
+  const { results, complete } = parseRunOutput('garbage\n', plan);
+  assert.equal(complete, false);
+  assert.equal(results[0]![0], null);
+});

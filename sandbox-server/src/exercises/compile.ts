@@ -1,0 +1,177 @@
+/**
+ * Turns a lesson's checks into ONE bash script run inside the sandbox, and reads
+ * its results back. Each check runs in parallel, in its own bash with a timeout;
+ * its code travels base64-encoded, and its output comes back base64-encoded on a
+ * single marker line, so nothing a learner's containers print can forge a result.
+ */
+import type { BuiltinCheck, Check, Exercise } from './schema.ts';
+
+/** Seconds one check may take before it is killed and reported as timed out. */
+export const CHECK_TIMEOUT_S = 10;
+const MARKER = '@@berth-check';
+const SANDBOX_HOME = '/home/learner';
+
+/** Quotes a value for bash (single quotes; embedded ones closed and escaped). */
+export function shQuote(value: string | number): string {
+  return `'${String(value).replace(/'/g, `'\\''`)}'`;
+}
+
+/** `nginx` -> `nginx:latest`; a reference with a tag or digest is kept. */
+export function normalizeImage(ref: string): string {
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  return last.includes(':') || last.includes('@') ? ref : `${ref}:latest`;
+}
+
+const inspect = (name: string, format: string) => `docker container inspect -f ${shQuote(format)} ${shQuote(name)} 2>/dev/null`;
+
+/** The bash test for one built-in check: exit 0 when it holds. */
+export function builtinScript(check: BuiltinCheck): string {
+  const q = shQuote;
+  switch (check.type) {
+    case 'container_exists':
+      return `${inspect(check.name, '{{.Id}}')} >/dev/null`;
+    case 'container_running':
+      return `[ "$(${inspect(check.name, '{{.State.Running}}')})" = true ]`;
+    case 'container_exited':
+      return `[ "$(${inspect(check.name, '{{.State.Status}}')})" = exited ]`;
+    case 'container_uses_image':
+      return [
+        `img=$(${inspect(check.name, '{{.Config.Image}}')}) || exit 1`,
+        `case "\${img##*/}" in *:*|*@*) ;; *) img="$img:latest" ;; esac`,
+        `echo "uses $img"`,
+        `[ "$img" = ${q(normalizeImage(check.image))} ] || [ "$img" = ${q(`docker.io/library/${normalizeImage(check.image)}`)} ]`,
+      ].join('\n');
+    case 'container_publishes_port':
+      return `${inspect(check.name, '{{json .HostConfig.PortBindings}}')} | jq -e --arg p ${q(`${check.container_port}/tcp`)} --arg h ${q(check.host_port ?? '')} '((. // {})[$p] // []) | map(select($h == "" or .HostPort == $h)) | length > 0' >/dev/null`;
+    case 'container_has_env':
+      return `${inspect(check.name, '{{json .Config.Env}}')} | jq -e --arg k ${q(check.variable)} --arg v ${q(check.value ?? '')} --arg any ${q(check.value === undefined ? '1' : '')} 'any(.[]; if $any == "1" then startswith($k + "=") else . == ($k + "=" + $v) end)' >/dev/null`;
+    case 'container_has_mount':
+      return `${inspect(check.name, '{{json .Mounts}}')} | jq -e --arg d ${q(check.destination)} --arg s ${q(check.source ?? '')} 'any(.[]; .Destination == $d and ($s == "" or .Name == $s or .Source == $s))' >/dev/null`;
+    case 'container_on_network':
+      return `${inspect(check.name, '{{json .NetworkSettings.Networks}}')} | jq -e --arg n ${q(check.network)} 'has($n)' >/dev/null`;
+    case 'container_count': {
+      const tests = [`n=$(docker ps -q ${check.running_only ? '' : '-a '}| wc -l)`, 'echo "$n containers"'];
+      if (check.min !== undefined) tests.push(`[ "$n" -ge ${check.min} ]`);
+      if (check.max !== undefined) tests.push(`[ "$n" -le ${check.max} ]`);
+      return tests.join(' && ');
+    }
+    case 'image_exists':
+      return `docker image inspect ${q(check.image)} >/dev/null 2>&1`;
+    case 'image_absent':
+      return `! docker image inspect ${q(check.image)} >/dev/null 2>&1`;
+    case 'image_has_label':
+      return `docker image inspect -f '{{json .Config.Labels}}' ${q(check.image)} 2>/dev/null | jq -e --arg k ${q(check.key)} --arg v ${q(check.value ?? '')} '(. // {}) | has($k) and ($v == "" or .[$k] == $v)' >/dev/null`;
+    case 'image_size_under':
+      return `s=$(docker image inspect -f '{{.Size}}' ${q(check.image)} 2>/dev/null) && echo "$((s / 1048576)) MB" && [ "$s" -lt ${Math.floor(check.mb * 1048576)} ]`;
+    case 'dockerfile_stages':
+      return `n=$(grep -ciE '^[[:space:]]*FROM[[:space:]]' ${q(check.path)} 2>/dev/null) ; echo "$n stages"; [ "\${n:-0}" -ge ${check.min} ]`;
+    case 'volume_exists':
+      return `docker volume inspect ${q(check.name)} >/dev/null 2>&1`;
+    case 'volume_contains': {
+      // Rootless: a volume's data lives under the learner's own engine data root.
+      const test = check.contains === undefined ? '[ -f "$mp"/' + q(check.path) + ' ]' : `grep -qF -- ${q(check.contains)} "$mp"/${q(check.path)}`;
+      return `mp=$(docker volume inspect -f '{{.Mountpoint}}' ${q(check.volume)} 2>/dev/null) && [ -n "$mp" ] && ${test}`;
+    }
+    case 'network_exists':
+      return `docker network inspect ${q(check.name)} >/dev/null 2>&1`;
+    case 'network_has_container':
+      return `docker network inspect -f '{{json .Containers}}' ${q(check.network)} 2>/dev/null | jq -e --arg c ${q(check.container)} 'any((. // {})[]; .Name == $c)' >/dev/null`;
+    case 'containers_resolve':
+      return `docker exec ${q(check.from)} getent hosts ${q(check.to)} >/dev/null 2>&1 || docker exec ${q(check.from)} nslookup ${q(check.to)} >/dev/null 2>&1`;
+    case 'http': {
+      const tests = [
+        `out=$(curl -s --max-time 5 -w '\\n%{http_code}' ${q(`http://127.0.0.1:${check.port}${check.path}`)})`,
+        'code=${out##*$\'\\n\'}',
+        'body=${out%$\'\\n\'*}',
+        'echo "HTTP $code"',
+      ];
+      if (check.status !== undefined) tests.push(`[ "$code" = ${check.status} ]`);
+      else tests.push('[ "$code" != 000 ]');
+      if (check.contains !== undefined) tests.push(`printf '%s' "$body" | grep -qF -- ${q(check.contains)}`);
+      return tests.join(' && ');
+    }
+    case 'file_exists':
+      return `[ -f ${q(check.path)} ]`;
+    case 'file_contains':
+      return `grep -qF -- ${q(check.contains)} ${q(check.path)} 2>/dev/null`;
+    case 'command_ran':
+      return `grep -qE -- ${q(check.pattern)} ${SANDBOX_HOME}/.bash_history 2>/dev/null`;
+  }
+}
+
+export function checkScript(check: Check): string {
+  return check.type === 'script' ? check.run : builtinScript(check);
+}
+
+/** Key of check `c` of exercise `e` in a run: "e.c". */
+const key = (e: number, c: number) => `${e}.${c}`;
+
+export interface CheckPlan {
+  /** The exercises evaluated, in the order of their keys. */
+  exercises: Exercise[];
+  /** Setup to run first, once per sandbox (marker files make reruns no-ops). */
+  setup?: { lesson: string; script: string; marker: string };
+}
+
+/** The whole evaluation as one bash script (`home` differs only in unit tests). */
+export function buildRunScript(plan: CheckPlan, home = SANDBOX_HOME): string {
+  const lines = [
+    '#!/bin/bash',
+    '# Generated by Berth: evaluates a lesson\'s exercise checks.',
+    'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    `export HOME=${home} DOCKER_HOST=unix://${home}/.run/docker.sock`,
+    // The learner's CLI config (aliases, plugins, contexts) must not change what checks see.
+    'export DOCKER_CONFIG=$(mktemp -d)',
+    'trap \'rm -rf "$DOCKER_CONFIG"\' EXIT',
+    'cd "$HOME" || exit 1',
+    'berth_run() { # key, base64 code',
+    `  local out rc`,
+    `  out=$(timeout -k 1 ${CHECK_TIMEOUT_S} bash -c "$(printf %s "$2" | base64 -d)" 2>&1 </dev/null); rc=$?`,
+    `  printf '${MARKER} %s %d %s\\n' "$1" "$rc" "$(printf '%s' "$out" | tail -c 2000 | base64 -w0)"`,
+    '}',
+  ];
+  if (plan.setup) {
+    const b64 = Buffer.from(plan.setup.script).toString('base64');
+    lines.push(
+      `mkdir -p ~/.berth/setup`,
+      `if [ ! -e ${shQuote(plan.setup.marker)} ]; then`,
+      `  timeout -k 1 120 bash -c "$(printf %s ${shQuote(b64)} | base64 -d)" >~/.berth/setup/last.log 2>&1 </dev/null && touch ${shQuote(plan.setup.marker)}`,
+      'fi',
+    );
+  }
+  plan.exercises.forEach((exercise, e) => {
+    exercise.checks.forEach((check, c) => {
+      lines.push(`berth_run ${key(e, c)} ${shQuote(Buffer.from(checkScript(check)).toString('base64'))} &`);
+    });
+  });
+  lines.push('wait', `echo '${MARKER} end'`);
+  return lines.join('\n') + '\n';
+}
+
+export interface CheckResult {
+  exitCode: number | null;
+  /** The check's own output (tail), decoded. */
+  output: string;
+  timedOut: boolean;
+}
+
+/** Reads marker lines; checks without a line (the run died) come back as null. */
+export function parseRunOutput(stdout: string, plan: CheckPlan): { results: (CheckResult | null)[][]; complete: boolean } {
+  const byKey = new Map<string, CheckResult>();
+  let complete = false;
+  for (const line of stdout.split('\n')) {
+    if (line === `${MARKER} end`) complete = true;
+    const m = new RegExp(`^${MARKER} (\\d+\\.\\d+) (\\d+) ([A-Za-z0-9+/=]*)$`).exec(line);
+    if (!m) continue;
+    const exitCode = Number(m[2]);
+    byKey.set(m[1]!, { exitCode, output: Buffer.from(m[3]!, 'base64').toString('utf8'), timedOut: exitCode === 124 || exitCode === 137 });
+  }
+  const results = plan.exercises.map((exercise, e) => exercise.checks.map((_, c) => byKey.get(key(e, c)) ?? null));
+  return { results, complete };
+}
+
+/** The last non-empty line of a check's output: what a script check tells the learner. */
+export function lastLine(output: string): string | undefined {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.at(-1)?.slice(0, 300);
+}

@@ -1,0 +1,317 @@
+/**
+ * Live exercise checking. While a page shows a lesson, the server evaluates that
+ * lesson's checks inside the learner's sandbox — in one exec per run, at most one
+ * run in flight per sandbox — whenever the nested engine reports an event, a
+ * command finishes in the terminal, or the learner presses Check. Results and
+ * progress go back to every page showing the lesson.
+ */
+import { createHash } from 'node:crypto';
+import type { ExerciseState, ServerMessage } from '../protocol.ts';
+import type { SandboxRuntime } from '../runtime/types.ts';
+import type { Store } from '../store.ts';
+import type { Logger } from '../log.ts';
+import { shortHandle } from '../log.ts';
+import { CHECK_TIMEOUT_S, buildRunScript, parseRunOutput, type CheckPlan } from './compile.ts';
+import { failureFeedback } from './feedback.ts';
+import type { Exercise, ExerciseFile, Lang } from './schema.ts';
+
+export type Trigger = 'attach' | 'event' | 'prompt' | 'check';
+
+/** How long to wait for more of the same burst before running (engine events come in bursts). */
+const DEBOUNCE_MS: Record<Trigger, number> = { attach: 0, check: 0, prompt: 20, event: 60 };
+/** A whole run: every check has its own timeout; setup may pull images. */
+const RUN_TIMEOUT_MS = (CHECK_TIMEOUT_S + 5) * 1000;
+const SETUP_TIMEOUT_MS = 130_000;
+
+export interface ExerciseSubscriber {
+  readonly lesson?: string;
+  readonly lang: Lang;
+  sendMessage(msg: ServerMessage): void;
+}
+
+interface LiveResult {
+  status: 'passed' | 'failing' | 'timeout' | 'error';
+  feedback?: Record<Lang, string>;
+}
+
+interface LessonLive {
+  results: Map<string, LiveResult>;
+  checkedSetup: boolean;
+}
+
+class LearnerChecks {
+  containerId: string | undefined;
+  readonly subscribers = new Set<ExerciseSubscriber>();
+  readonly lessons = new Map<string, LessonLive>();
+  stopEvents: (() => void) | undefined;
+  timer: NodeJS.Timeout | undefined;
+  timerDue = 0;
+  running = false;
+  again = false;
+  /** A Check press is pending: count an attempt on the run that answers it. */
+  attempt = false;
+}
+
+export interface CheckerOptions {
+  runtime: SandboxRuntime;
+  store: Store;
+  log: Logger;
+  lessons: ReadonlyMap<string, ExerciseFile>;
+  /** Called with each run's duration (metrics, benchmarks). */
+  onRun?: (ms: number) => void;
+}
+
+export class ExerciseChecker {
+  private readonly learners = new Map<string, LearnerChecks>();
+  private readonly opts: CheckerOptions;
+
+  constructor(opts: CheckerOptions) {
+    this.opts = opts;
+  }
+
+  hasLesson(lesson: string): boolean {
+    return this.opts.lessons.has(lesson);
+  }
+
+  /** A page showing `lesson` attached: it gets the lesson's state now and after every run. */
+  subscribe(learner: string, sub: ExerciseSubscriber): void {
+    if (!sub.lesson || !this.opts.lessons.has(sub.lesson)) return;
+    const lc = this.learner(learner);
+    lc.subscribers.add(sub);
+    sub.sendMessage(this.stateMessage(learner, sub.lesson, sub.lang, lc.running));
+    if (lc.containerId) {
+      void this.ensureEvents(learner, lc);
+      this.trigger(learner, 'attach');
+    }
+  }
+
+  unsubscribe(learner: string, sub: ExerciseSubscriber): void {
+    const lc = this.learners.get(learner);
+    if (!lc) return;
+    lc.subscribers.delete(sub);
+    if (lc.subscribers.size === 0) this.stopWatching(lc);
+  }
+
+  /** The sandbox is up (ready, with a shell): watch its engine and evaluate. */
+  sandboxReady(learner: string, containerId: string): void {
+    const lc = this.learner(learner);
+    if (lc.containerId !== containerId) {
+      this.stopWatching(lc);
+      lc.containerId = containerId;
+      for (const live of lc.lessons.values()) live.checkedSetup = false;
+    }
+    if (lc.subscribers.size === 0) return;
+    void this.ensureEvents(learner, lc);
+    this.trigger(learner, 'attach');
+  }
+
+  /** The sandbox stopped or was removed: stop watching; results stay until the next run. */
+  sandboxDown(learner: string): void {
+    const lc = this.learners.get(learner);
+    if (!lc) return;
+    this.stopWatching(lc);
+    lc.containerId = undefined;
+  }
+
+  /** Schedules a run; bursts collapse into one, and a run never overlaps another. */
+  trigger(learner: string, why: Trigger): void {
+    const lc = this.learners.get(learner);
+    if (!lc || !lc.containerId || lc.subscribers.size === 0) return;
+    if (why === 'check') lc.attempt = true;
+    if (lc.running) {
+      lc.again = true;
+      return;
+    }
+    const due = Date.now() + DEBOUNCE_MS[why];
+    if (lc.timer && lc.timerDue <= due) return;
+    if (lc.timer) clearTimeout(lc.timer);
+    lc.timerDue = due;
+    lc.timer = setTimeout(() => {
+      lc.timer = undefined;
+      void this.run(learner, lc);
+    }, DEBOUNCE_MS[why]);
+  }
+
+  /** Shows the next hint (recorded). Graded lessons have none. */
+  hint(learner: string, sub: ExerciseSubscriber, exerciseId: string): void {
+    const found = this.find(sub.lesson, exerciseId);
+    if (!found || found.file.graded) return;
+    const total = found.exercise.hints[sub.lang].length;
+    if (total > 0) this.opts.store.useHint(learner, sub.lesson!, exerciseId, total);
+    this.broadcast(learner, sub.lesson!);
+  }
+
+  /** Reveals the reference solution when the lesson's rule allows it (recorded). */
+  revealSolution(learner: string, sub: ExerciseSubscriber, exerciseId: string): void {
+    const found = this.find(sub.lesson, exerciseId);
+    if (!found || found.file.graded) return;
+    const state = this.exerciseState(learner, sub.lesson!, found.file, found.exercise, sub.lang);
+    if (!state.canRevealSolution) return;
+    this.opts.store.revealSolution(learner, sub.lesson!, exerciseId);
+    this.broadcast(learner, sub.lesson!);
+  }
+
+  /** Runs a lesson's checks once, outside live checking (the lesson verifier uses this). */
+  async evaluateOnce(containerId: string, lesson: string, exercises: Exercise[], withSetup: boolean): Promise<{ exercise: string; passed: boolean; checks: boolean[]; feedback: string[] }[]> {
+    const plan: CheckPlan = { exercises };
+    if (withSetup) plan.setup = this.setupFor(lesson, exercises);
+    const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
+    const { results } = parseRunOutput(result.stdout, plan);
+    return exercises.map((exercise, e) => {
+      const checks = results[e]!.map((r) => r?.exitCode === 0);
+      const feedback = exercise.checks.map((check, c) => (checks[c] ? '' : failureFeedback(check, results[e]![c]!, 'en')));
+      return { exercise: exercise.id, passed: checks.every(Boolean), checks, feedback };
+    });
+  }
+
+  private learner(learner: string): LearnerChecks {
+    let lc = this.learners.get(learner);
+    if (!lc) {
+      lc = new LearnerChecks();
+      this.learners.set(learner, lc);
+    }
+    return lc;
+  }
+
+  private find(lesson: string | undefined, exerciseId: string): { file: ExerciseFile; exercise: Exercise } | undefined {
+    const file = lesson ? this.opts.lessons.get(lesson) : undefined;
+    const exercise = file?.exercises.find((e) => e.id === exerciseId);
+    return file && exercise ? { file, exercise } : undefined;
+  }
+
+  private async ensureEvents(learner: string, lc: LearnerChecks): Promise<void> {
+    if (lc.stopEvents || !lc.containerId) return;
+    const id = lc.containerId;
+    lc.stopEvents = () => {}; // claimed while the exec starts
+    try {
+      const stop = await this.opts.runtime.watchEvents(id, () => this.trigger(learner, 'event'));
+      if (lc.containerId !== id || lc.subscribers.size === 0) return stop();
+      lc.stopEvents = stop;
+    } catch (err) {
+      lc.stopEvents = undefined;
+      this.opts.log.warn({ learner: shortHandle(learner), err: (err as Error).message }, 'cannot follow sandbox engine events');
+    }
+  }
+
+  private stopWatching(lc: LearnerChecks): void {
+    lc.stopEvents?.();
+    lc.stopEvents = undefined;
+    if (lc.timer) clearTimeout(lc.timer);
+    lc.timer = undefined;
+  }
+
+  private setupFor(lesson: string, exercises: Exercise[]): CheckPlan['setup'] {
+    const scripts = exercises.flatMap((e) => (e.setup ? [`# ${e.id}\n${e.setup}`] : []));
+    if (!scripts.length) return undefined;
+    const script = scripts.join('\n');
+    const hash = createHash('sha256').update(script).digest('hex').slice(0, 12);
+    return { lesson, script, marker: `.berth/setup/${lesson}-${hash}` };
+  }
+
+  private async run(learner: string, lc: LearnerChecks): Promise<void> {
+    const containerId = lc.containerId;
+    if (!containerId || lc.running) return;
+    lc.running = true;
+    lc.again = false;
+    const attempt = lc.attempt;
+    lc.attempt = false;
+    const lessons = new Set([...lc.subscribers].flatMap((s) => (s.lesson ? [s.lesson] : [])));
+    try {
+      for (const lesson of lessons) {
+        for (const sub of lc.subscribers) if (sub.lesson === lesson) sub.sendMessage(this.stateMessage(learner, lesson, sub.lang, true));
+        await this.runLesson(learner, lc, containerId, lesson, attempt);
+        this.broadcast(learner, lesson);
+      }
+    } finally {
+      lc.running = false;
+      if (lc.again) this.trigger(learner, 'event');
+    }
+  }
+
+  private async runLesson(learner: string, lc: LearnerChecks, containerId: string, lesson: string, attempt: boolean): Promise<void> {
+    const file = this.opts.lessons.get(lesson)!;
+    let live = lc.lessons.get(lesson);
+    if (!live) {
+      live = { results: new Map(), checkedSetup: false };
+      lc.lessons.set(lesson, live);
+    }
+    const plan: CheckPlan = { exercises: file.exercises };
+    if (!live.checkedSetup) plan.setup = this.setupFor(lesson, file.exercises);
+    const began = Date.now();
+    let stdout = '';
+    try {
+      const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
+      stdout = result.stdout;
+      live.checkedSetup = true;
+    } catch (err) {
+      this.opts.log.warn({ learner: shortHandle(learner), lesson, err: (err as Error).message }, 'check run failed');
+    }
+    this.opts.onRun?.(Date.now() - began);
+    const { results } = parseRunOutput(stdout, plan);
+    const { store } = this.opts;
+    file.exercises.forEach((exercise, e) => {
+      const checks = results[e]!;
+      const failing = exercise.checks.findIndex((_, c) => checks[c]?.exitCode !== 0);
+      let outcome: LiveResult;
+      if (failing < 0) outcome = { status: 'passed' };
+      else {
+        const r = checks[failing] ?? null;
+        const status = r === null ? 'error' : r.timedOut ? 'timeout' : 'failing';
+        const check = exercise.checks[failing]!;
+        outcome = {
+          status,
+          feedback: {
+            ko: status === 'error' ? '샌드박스에서 확인을 실행하지 못했어요. 잠시 뒤 다시 확인해 보세요.' : failureFeedback(check, r, 'ko'),
+            en: status === 'error' ? 'The check could not run in your sandbox. Try again in a moment.' : failureFeedback(check, r, 'en'),
+          },
+        };
+      }
+      live!.results.set(exercise.id, outcome);
+      if (outcome.status === 'passed') store.markPassed(learner, lesson, exercise.id);
+      else if (attempt) store.addAttempt(learner, lesson, exercise.id);
+    });
+    if (file.graded) {
+      const passed = store.progress(learner, lesson).filter((r) => r.firstPassedAt !== null).length;
+      store.recordScore(learner, lesson, passed, file.exercises.length);
+    }
+  }
+
+  private broadcast(learner: string, lesson: string): void {
+    const lc = this.learners.get(learner);
+    if (!lc) return;
+    for (const sub of lc.subscribers) if (sub.lesson === lesson) sub.sendMessage(this.stateMessage(learner, lesson, sub.lang, lc.running));
+  }
+
+  private stateMessage(learner: string, lesson: string, lang: Lang, checking: boolean): ServerMessage {
+    const file = this.opts.lessons.get(lesson)!;
+    const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang));
+    const msg: ServerMessage = { t: 'exercises', lesson, graded: file.graded, checking, items };
+    if (file.graded) msg.score = { passed: items.filter((i) => i.status === 'passed').length, total: items.length };
+    return msg;
+  }
+
+  private exerciseState(learner: string, lesson: string, file: ExerciseFile, exercise: Exercise, lang: Lang): ExerciseState {
+    const row = this.opts.store.progress(learner, lesson).find((r) => r.exercise === exercise.id);
+    const live = this.learners.get(learner)?.lessons.get(lesson)?.results.get(exercise.id);
+    const passed = row?.firstPassedAt != null;
+    const status = passed ? 'passed' : (live?.status ?? 'pending');
+    const hints = file.graded ? [] : exercise.hints[lang];
+    const hintsUsed = Math.min(row?.hintsUsed ?? 0, hints.length);
+    const attempts = row?.attempts ?? 0;
+    const threshold = file.reveal_solution_after;
+    const state: ExerciseState = {
+      id: exercise.id,
+      status,
+      attempts,
+      hintsUsed,
+      hintsTotal: hints.length,
+      hints: hints.slice(0, hintsUsed),
+      canRevealSolution: !file.graded && (passed || hintsUsed >= Math.min(threshold, hints.length || threshold) || attempts >= threshold),
+    };
+    if (passed && row?.firstPassedAt) state.passedAt = row.firstPassedAt;
+    if (passed && exercise.success) state.success = exercise.success[lang];
+    if (!passed && live?.feedback) state.feedback = live.feedback[lang].slice(0, 2000);
+    if (!file.graded && row?.solutionRevealedAt != null) state.solution = exercise.solution;
+    return state;
+  }
+}
