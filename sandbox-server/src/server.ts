@@ -110,6 +110,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     url,
     async close() {
       terminals.close();
+      checker.close();
       await manager.shutdown();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

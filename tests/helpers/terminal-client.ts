@@ -15,7 +15,7 @@ export class TestTerminal {
   closed: ClosedInfo | undefined;
   readonly opened: Promise<void>;
 
-  constructor(origin: string, opts: { cookie?: string; originHeader?: string; hello?: { cols: number; rows: number } | false }) {
+  constructor(origin: string, opts: { cookie?: string; originHeader?: string; hello?: { cols: number; rows: number; lesson?: string; lang?: 'ko' | 'en' } | false }) {
     const url = origin.replace(/^http/, 'ws') + TERMINAL_PATH;
     const headers: Record<string, string> = {};
     if (opts.cookie) headers.Cookie = opts.cookie;

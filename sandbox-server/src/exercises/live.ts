@@ -64,9 +64,16 @@ export interface CheckerOptions {
 export class ExerciseChecker {
   private readonly learners = new Map<string, LearnerChecks>();
   private readonly opts: CheckerOptions;
+  private closed = false;
 
   constructor(opts: CheckerOptions) {
     this.opts = opts;
+  }
+
+  /** Stops watching every sandbox; runs still in flight finish without recording. */
+  close(): void {
+    this.closed = true;
+    for (const lc of this.learners.values()) this.stopWatching(lc);
   }
 
   hasLesson(lesson: string): boolean {
@@ -116,7 +123,7 @@ export class ExerciseChecker {
   /** Schedules a run; bursts collapse into one, and a run never overlaps another. */
   trigger(learner: string, why: Trigger): void {
     const lc = this.learners.get(learner);
-    if (!lc || !lc.containerId || lc.subscribers.size === 0) return;
+    if (this.closed || !lc || !lc.containerId || lc.subscribers.size === 0) return;
     if (why === 'check') lc.attempt = true;
     if (lc.running) {
       lc.again = true;
@@ -220,6 +227,7 @@ export class ExerciseChecker {
       for (const lesson of lessons) {
         for (const sub of lc.subscribers) if (sub.lesson === lesson) sub.sendMessage(this.stateMessage(learner, lesson, sub.lang, true));
         await this.runLesson(learner, lc, containerId, lesson, attempt);
+        if (this.closed) return;
         this.broadcast(learner, lesson);
       }
     } finally {
@@ -246,6 +254,7 @@ export class ExerciseChecker {
     } catch (err) {
       this.opts.log.warn({ learner: shortHandle(learner), lesson, err: (err as Error).message }, 'check run failed');
     }
+    if (this.closed) return; // the store may be gone
     this.opts.onRun?.(Date.now() - began);
     const { results } = parseRunOutput(stdout, plan);
     const { store } = this.opts;

@@ -1,0 +1,207 @@
+/**
+ * Live checks against a real sandbox: the page's lesson is evaluated as the
+ * learner works, without pressing anything; progress survives a restart; hints,
+ * solutions, timeouts and graded lessons behave as promised.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ServerMessage } from '../../sandbox-server/src/protocol.ts';
+import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
+import { TestTerminal } from '../helpers/terminal-client.ts';
+import { writeLessons } from '../helpers/lessons.ts';
+
+type ExercisesMsg = Extract<ServerMessage, { t: 'exercises' }>;
+
+const PRACTICE = `
+reveal_solution_after: 2
+exercises:
+  - id: run-greeter
+    title: { ko: greeter를 실행해요, en: Run greeter }
+    checks:
+      - type: container_exists
+        name: greeter
+      - type: container_uses_image
+        name: greeter
+        image: hello-world
+    hints:
+      ko: [docker run --name을 써요, 이미지는 hello-world예요]
+      en: [Use docker run --name, The image is hello-world]
+    solution: docker run --name greeter hello-world
+    success: { ko: 잘했어요, en: Well done }
+  - id: make-note
+    title: { ko: 메모를 써요, en: Write a note }
+    setup: echo prepared > ~/setup-ran.txt
+    checks:
+      - type: file_contains
+        path: note.txt
+        contains: berth
+    solution: echo berth > ~/note.txt
+`;
+
+const GRADED = `
+graded: true
+exercises:
+  - id: net
+    title: { ko: 네트워크, en: A network }
+    checks:
+      - type: network_exists
+        name: graded-net
+    hints:
+      ko: [힌트]
+      en: [a hint]
+    solution: docker network create graded-net
+  - id: hang
+    title: { ko: 멈춤, en: Hangs }
+    checks:
+      - type: script
+        run: sleep 60
+    solution: "true"
+`;
+
+function latestExercises(term: TestTerminal): ExercisesMsg | undefined {
+  return term.messages.findLast((m): m is ExercisesMsg => m.t === 'exercises');
+}
+
+async function waitForExercise(term: TestTerminal, id: string, status: string, timeoutMs = 30_000) {
+  await term.until(() => latestExercises(term)?.items.find((i) => i.id === id)?.status === status, timeoutMs, `${id} to be ${status}`);
+  return latestExercises(term)!.items.find((i) => i.id === id)!;
+}
+
+describe('live exercise checks', () => {
+  const content = writeLessons({ '90-practice': PRACTICE, '91-graded': GRADED });
+  const config = testConfig({ BERTH_CONTENT_DIR: content });
+  let berth: TestBerth;
+  let cookie: string;
+  let term: TestTerminal;
+  let execs = 0;
+
+  before(async () => {
+    berth = await startTestBerth(config);
+    const exec = berth.runtime.exec.bind(berth.runtime);
+    berth.runtime.exec = (...args) => {
+      if (args[1][0] === 'bash') execs++;
+      return exec(...args);
+    };
+    cookie = await newLearner(berth);
+  });
+  after(async () => {
+    term?.close();
+    await berth?.destroy();
+  });
+
+  test('the lesson state arrives at once, then failing feedback after the first run', async () => {
+    term = new TestTerminal(berth.origin, { cookie, hello: { cols: 100, rows: 30, lesson: '90-practice', lang: 'en' } });
+    await term.until(() => latestExercises(term) !== undefined, 5000, 'the exercises message');
+    const first = latestExercises(term)!;
+    assert.equal(first.lesson, '90-practice');
+    assert.deepEqual(first.items.map((i) => i.status), ['pending', 'pending']);
+    assert.equal(first.items[0]!.hintsTotal, 2);
+    assert.deepEqual(first.items[0]!.hints, []);
+    assert.equal(first.items[0]!.canRevealSolution, false);
+    assert.equal(first.items[0]!.solution, undefined, 'no solution in the state before it is revealed');
+
+    await term.waitForState('ready', 90_000);
+    const failing = await waitForExercise(term, 'run-greeter', 'failing');
+    assert.match(failing.feedback ?? '', /no container named 'greeter'/);
+    const note = await waitForExercise(term, 'make-note', 'failing');
+    assert.match(note.feedback ?? '', /note\.txt/);
+    assert.match(await term.run('cat ~/setup-ran.txt'), /prepared/, 'setup ran in the sandbox');
+  });
+
+  test('typing the solution turns the exercise green without pressing anything', async () => {
+    const began = Date.now();
+    term.send('docker run --name greeter hello-world >/dev/null\r');
+    const passed = await waitForExercise(term, 'run-greeter', 'passed');
+    console.log(`# command typed -> passed in ${Date.now() - began} ms (includes the docker run itself)`);
+    assert.equal(passed.success, 'Well done');
+    assert.ok(passed.passedAt && passed.passedAt <= Date.now());
+    assert.equal(latestExercises(term)!.items[1]!.status, 'failing', 'the other exercise is still failing');
+  });
+
+  test('a change made outside the terminal is caught by engine events', async () => {
+    const [sb] = await berth.runtime.listSandboxes();
+    const runsBefore = execs;
+    await berth.runtime.exec(sb!.id, ['sh', '-c', 'echo berth > ~/note.txt; docker network create evt-net >/dev/null'], 10_000);
+    await waitForExercise(term, 'make-note', 'passed', 15_000);
+    assert.ok(execs > runsBefore, 'a run happened');
+    assert.ok(execs - runsBefore <= 4, `runs were collapsed: ${execs - runsBefore}`);
+  });
+
+  test('progress is stored, exported, and survives a server restart', async () => {
+    const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie } })).json();
+    assert.deepEqual(progress.lessons['90-practice'], { passed: 2, total: 2, graded: false });
+    const exported = await fetch(`${berth.origin}/api/progress/export`, { headers: { cookie } });
+    assert.match(exported.headers.get('content-disposition') ?? '', /attachment/);
+    const body = await exported.json();
+    assert.deepEqual(body.exercises.map((e: { exercise: string }) => e.exercise).sort(), ['make-note', 'run-greeter']);
+
+    term.close();
+    await berth.stop();
+    berth = await startTestBerth({ ...config, port: 0 });
+    const again = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie } })).json();
+    assert.deepEqual(again.lessons['90-practice'], { passed: 2, total: 2, graded: false });
+    term = new TestTerminal(berth.origin, { cookie, hello: { cols: 100, rows: 30, lesson: '90-practice', lang: 'ko' } });
+    await term.until(() => latestExercises(term) !== undefined, 5000, 'the exercises message');
+    assert.deepEqual(latestExercises(term)!.items.map((i) => i.status), ['passed', 'passed'], 'green straight away after a restart');
+    assert.equal(latestExercises(term)!.items[0]!.success, '잘했어요', 'in the page language');
+  });
+
+  test('hints come one at a time; the solution only after enough of them', async () => {
+    term.close();
+    const other = await newLearner(berth);
+    term = new TestTerminal(berth.origin, { cookie: other, hello: { cols: 100, rows: 30, lesson: '90-practice', lang: 'en' } });
+    await term.until(() => latestExercises(term) !== undefined, 5000, 'the exercises message');
+    term.control({ t: 'solution', exercise: 'run-greeter' });
+    term.control({ t: 'hint', exercise: 'run-greeter' });
+    await term.until(() => latestExercises(term)!.items[0]!.hintsUsed === 1, 5000, 'one hint');
+    let state = latestExercises(term)!.items[0]!;
+    assert.deepEqual(state.hints, ['Use docker run --name']);
+    assert.equal(state.solution, undefined, 'asking too early revealed nothing');
+    assert.equal(state.canRevealSolution, false);
+    term.control({ t: 'hint', exercise: 'run-greeter' });
+    term.control({ t: 'hint', exercise: 'run-greeter' });
+    await term.until(() => latestExercises(term)!.items[0]!.canRevealSolution, 5000, 'the solution to become available');
+    term.control({ t: 'solution', exercise: 'run-greeter' });
+    await term.until(() => latestExercises(term)!.items[0]!.solution !== undefined, 5000, 'the solution');
+    state = latestExercises(term)!.items[0]!;
+    assert.equal(state.hintsUsed, 2, 'capped at the number of hints');
+    assert.equal(state.solution, 'docker run --name greeter hello-world');
+    const body = await (await fetch(`${berth.origin}/api/progress/export`, { headers: { cookie: other } })).json();
+    const row = body.exercises.find((e: { exercise: string }) => e.exercise === 'run-greeter');
+    assert.equal(row.hintsUsed, 2);
+    assert.ok(row.solutionRevealedAt, 'revealing is recorded');
+  });
+
+  test('graded: no hints or solutions, a hung check is a timeout, and the score is recorded', async () => {
+    term.close();
+    const g = await newLearner(berth);
+    term = new TestTerminal(berth.origin, { cookie: g, hello: { cols: 100, rows: 30, lesson: '91-graded', lang: 'en' } });
+    await term.waitForState('ready', 90_000);
+    term.control({ t: 'hint', exercise: 'net' });
+    term.control({ t: 'solution', exercise: 'net' });
+    await term.run('docker network create graded-net >/dev/null');
+    await waitForExercise(term, 'net', 'passed');
+    const hang = await waitForExercise(term, 'hang', 'timeout', 40_000);
+    assert.match(hang.feedback ?? '', /too long/);
+    const msg = latestExercises(term)!;
+    assert.equal(msg.graded, true);
+    assert.deepEqual(msg.score, { passed: 1, total: 2 });
+    for (const item of msg.items) {
+      assert.equal(item.hintsTotal, 0);
+      assert.equal(item.canRevealSolution, false);
+      assert.equal(item.solution, undefined);
+    }
+    const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie: g } })).json();
+    assert.deepEqual(progress.lessons['91-graded'], { passed: 1, total: 2, graded: true, score: { passed: 1, total: 2 } });
+  });
+
+  test('resetting progress needs our Origin', async () => {
+    const forged = await fetch(`${berth.origin}/api/progress/reset`, { method: 'POST', headers: { cookie, origin: 'http://evil.example' } });
+    assert.equal(forged.status, 403);
+    const ok = await fetch(`${berth.origin}/api/progress/reset`, { method: 'POST', headers: { cookie, origin: berth.origin } });
+    assert.equal(ok.status, 204);
+    const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie } })).json();
+    assert.deepEqual(progress.lessons['90-practice'], { passed: 0, total: 2, graded: false });
+    assert.equal((await fetch(`${berth.origin}/api/progress`)).status, 401);
+  });
+});
