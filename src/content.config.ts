@@ -4,6 +4,7 @@ import type { Loader } from 'astro/loaders';
 import { fileURLToPath } from 'node:url';
 import { lessonFrontmatter } from './lessons/schema.ts';
 import { checkLessonOrder, checkLessonTree, listLessonFiles } from './lessons/pairs.ts';
+import { validateLessonExercises } from './lessons/exercises.ts';
 
 const LESSONS_DIR = 'content/lessons';
 
@@ -11,7 +12,8 @@ const LESSONS_DIR = 'content/lessons';
  * Lessons: `content/lessons/<NN-slug>/<lang>.mdx`, entry id `<NN-slug>/<lang>`.
  * Other files in a lesson folder (exercise definitions) are not part of this
  * collection. Before loading, the tree is checked so that a lesson missing a
- * language, or a misnamed file, fails the build with the file named.
+ * language, or a misnamed file, fails the build with the file named; so is
+ * every `exercises.yaml` and every `<Exercise id>` in the MDX (src/lessons/exercises.ts).
  */
 function lessonsLoader(): Loader {
   const inner = glob({
@@ -27,6 +29,8 @@ function lessonsLoader(): Loader {
       if (treeErrors.length) {
         throw new Error(`Lesson files are incomplete:\n  - ${treeErrors.join('\n  - ')}`);
       }
+      // Throws with every broken exercise file, field and MDX reference listed.
+      validateLessonExercises(fileURLToPath(ctx.config.root));
       await inner.load(ctx);
       const entries = ctx.store.values().map((e) => {
         const [folder = '', lang = ''] = e.id.split('/');

@@ -12,3 +12,21 @@ export const STATE_EVENT = 'berth:sandbox-state';
 export interface StateEventDetail {
   state: string;
 }
+
+/**
+ * Dispatched on `document` by the panel with every `exercises` message from
+ * the server (the full state of the lesson's exercises).
+ */
+export const EXERCISES_EVENT = 'berth:exercises';
+
+/**
+ * Dispatched (bubbling) by an exercise card's Check / Hint / Show solution
+ * button; the panel forwards it to the server and sets `detail.result`
+ * (`sent`, or `offline` when the socket is not open; unset: no panel).
+ */
+export const EXERCISE_ACTION_EVENT = 'berth:exercise-action';
+export interface ExerciseActionDetail {
+  action: 'check' | 'hint' | 'solution';
+  exercise?: string;
+  result?: 'sent' | 'offline';
+}

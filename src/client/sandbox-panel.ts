@@ -7,7 +7,15 @@ import type { Terminal } from '@xterm/xterm';
 import { TerminalSession, type PanelState, type SessionSnapshot } from './terminal-session.ts';
 import { isMacPlatform } from './clipboard.ts';
 import { isLang, t, type Strings } from '../i18n/strings.ts';
-import { RUN_EVENT, STATE_EVENT, type RunEventDetail, type StateEventDetail } from './events.ts';
+import {
+  EXERCISES_EVENT,
+  EXERCISE_ACTION_EVENT,
+  RUN_EVENT,
+  STATE_EVENT,
+  type ExerciseActionDetail,
+  type RunEventDetail,
+  type StateEventDetail,
+} from './events.ts';
 
 
 type TerminalElement = HTMLElement & { terminal?: Terminal; fit(): void };
@@ -39,7 +47,10 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
 
   if (keys) keys.textContent = (isMacPlatform() ? keys.dataset.mac : keys.dataset.other) ?? keys.textContent;
 
-  const session = new TerminalSession(term);
+  // On a lesson page the server checks that lesson's exercises live.
+  const lesson = panel.dataset.lesson || undefined;
+  const lang = isLang(panel.dataset.lang) ? panel.dataset.lang : undefined;
+  const session = new TerminalSession(term, { ...(lesson ? { lesson } : {}), ...(lang ? { lang } : {}) });
   let snapshot: SessionSnapshot = session.snapshot;
 
   const setState = (state: PanelState) => {
@@ -202,6 +213,19 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   };
   document.addEventListener(RUN_EVENT, onRun);
 
+  // Exercise cards: their buttons ask, the server's `exercises` messages answer.
+  const onExerciseAction = (ev: Event) => {
+    const detail = (ev as CustomEvent<ExerciseActionDetail>).detail;
+    if (!detail) return;
+    let sent = false;
+    if (detail.action === 'check') sent = session.check();
+    else if (detail.exercise && detail.action === 'hint') sent = session.hint(detail.exercise);
+    else if (detail.exercise && detail.action === 'solution') sent = session.solution(detail.exercise);
+    detail.result = sent ? 'sent' : 'offline';
+  };
+  document.addEventListener(EXERCISE_ACTION_EVENT, onExerciseAction);
+  session.onExercises((msg) => document.dispatchEvent(new CustomEvent(EXERCISES_EVENT, { detail: msg })));
+
   termEl.addEventListener('berth-terminal-notice', (ev) => {
     const text = (ev as CustomEvent<{ text: string }>).detail?.text;
     if (alertBox && text) {
@@ -214,6 +238,7 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     if ((ev as PageTransitionEvent).persisted) return;
     clearInterval(ticker);
     document.removeEventListener(RUN_EVENT, onRun);
+    document.removeEventListener(EXERCISE_ACTION_EVENT, onExerciseAction);
     session.dispose();
   });
 

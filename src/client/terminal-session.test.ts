@@ -251,3 +251,52 @@ test('big input is split below the frame limit', () => {
   assert.ok(parts.length >= 3);
   assert.equal(parts.reduce((n, p) => n + p.length, 0), 100_000);
 });
+
+test('lesson pages say which lesson and language; exercise messages reach listeners; check/hint/solution go out', async () => {
+  FakeSocket.all = [];
+  const t = fakeTerminal();
+  const session = new TerminalSession(t.term, {
+    socketUrl: 'ws://x/ws/terminal',
+    fetch: okFetch,
+    WebSocket: FakeSocket as unknown as typeof WebSocket,
+    backoffMs: () => 1,
+    lesson: '00-welcome',
+    lang: 'en',
+  });
+  assert.equal(session.check(), false, 'nothing is sent before the socket opens');
+  const got: unknown[] = [];
+  session.onExercises((m) => got.push(m));
+  session.start();
+  await tick();
+  const ws = FakeSocket.all[0]!;
+  ws.open();
+  assert.deepEqual(ws.json()[0], { t: 'hello', cols: 80, rows: 24, lesson: '00-welcome', lang: 'en' });
+
+  const item = { id: 'first', status: 'failing', feedback: 'no', attempts: 1, hintsUsed: 0, hintsTotal: 2, hints: [], canRevealSolution: false };
+  ws.text({ t: 'exercises', lesson: '00-welcome', graded: false, checking: false, items: [item] });
+  ws.text({ t: 'exercises', lesson: '99-other', graded: false, checking: false, items: [] });
+  ws.text({ t: 'exercises', lesson: '00-welcome', graded: false, checking: false, items: [{ ...item, status: 'bogus' }] });
+  assert.equal(got.length, 1, 'another lesson and an invalid message are ignored');
+  assert.equal(session.exercises?.items[0]?.status, 'failing');
+  const late: unknown[] = [];
+  session.onExercises((m) => late.push(m));
+  assert.equal(late.length, 1, 'a late listener gets the last state at once');
+
+  assert.equal(session.check(), true);
+  assert.equal(session.hint('first'), true);
+  assert.equal(session.solution('first'), true);
+  assert.deepEqual(ws.json().slice(1), [{ t: 'check' }, { t: 'hint', exercise: 'first' }, { t: 'solution', exercise: 'first' }]);
+  ws.drop(1006);
+  assert.equal(session.check(), false, 'nothing is sent on a closed socket');
+  session.dispose();
+});
+
+test('pages without a lesson say hello without lesson or lang', async () => {
+  const { session } = setup();
+  session.start();
+  await tick();
+  const ws = FakeSocket.all[0]!;
+  ws.open();
+  assert.deepEqual(Object.keys(ws.json()[0]).sort(), ['cols', 'rows', 't']);
+  session.dispose();
+});

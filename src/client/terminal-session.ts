@@ -18,8 +18,12 @@ import {
   parseServerMessage,
   type ClientMessage,
   type SandboxState,
+  type ServerMessage,
   type StatusCode,
 } from '../../sandbox-server/src/protocol.ts';
+
+/** The server's state of every exercise of the page's lesson. */
+export type ExercisesMessage = Extract<ServerMessage, { t: 'exercises' }>;
 
 /** What the panel shows; mirrored on the elements as `data-state`. */
 export type PanelState = SandboxState | 'connecting' | 'disconnected';
@@ -68,6 +72,10 @@ export interface SessionOptions {
   backoffMs?: (attempt: number) => number;
   fetch?: typeof fetch;
   WebSocket?: typeof WebSocket;
+  /** The lesson folder the page shows (sent in `hello`: its exercises are checked live). */
+  lesson?: string;
+  /** The page's language (sent in `hello`: hints and feedback come in it). */
+  lang?: 'ko' | 'en';
 }
 
 export type RunResult = 'sent' | 'queued';
@@ -102,12 +110,16 @@ export function chunkBytes(bytes: Uint8Array, max = MAX_FRAME_BYTES / 2): Uint8A
 
 export class TerminalSession {
   readonly #term: SessionTerminal;
-  readonly #opts: Required<Omit<SessionOptions, 'fetch' | 'WebSocket'>> & {
+  readonly #opts: Required<Omit<SessionOptions, 'fetch' | 'WebSocket' | 'lesson' | 'lang'>> & {
     fetch: typeof fetch;
     WebSocket: typeof WebSocket;
+    lesson?: string;
+    lang?: 'ko' | 'en';
   };
   readonly #disposables: IDisposable[] = [];
   readonly #listeners = new Set<(s: SessionSnapshot) => void>();
+  readonly #exerciseListeners = new Set<(m: ExercisesMessage) => void>();
+  #exercises: ExercisesMessage | undefined;
   readonly #encoder = new TextEncoder();
 
   #snapshot: SessionSnapshot = { state: 'connecting' };
@@ -134,6 +146,8 @@ export class TerminalSession {
       backoffMs: options.backoffMs ?? defaultBackoff,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
       WebSocket: options.WebSocket ?? globalThis.WebSocket,
+      lesson: options.lesson,
+      lang: options.lang,
     };
     this.#disposables.push(
       term.onData((data) => this.#sendBytes(this.#encoder.encode(data))),
@@ -168,6 +182,33 @@ export class TerminalSession {
     this.#listeners.add(fn);
     fn(this.#snapshot);
     return { dispose: () => this.#listeners.delete(fn) };
+  }
+
+  /** The last `exercises` message for this page's lesson, if any. */
+  get exercises(): ExercisesMessage | undefined {
+    return this.#exercises;
+  }
+
+  /** Call `fn` with every `exercises` message for this page's lesson (and the last one now). */
+  onExercises(fn: (m: ExercisesMessage) => void): IDisposable {
+    this.#exerciseListeners.add(fn);
+    if (this.#exercises) fn(this.#exercises);
+    return { dispose: () => this.#exerciseListeners.delete(fn) };
+  }
+
+  /** Ask the server to check the lesson's exercises now; false when not connected. */
+  check(): boolean {
+    return this.#sendControl({ t: 'check' });
+  }
+
+  /** Ask for the next hint of `exercise`; the answer is an `exercises` message. */
+  hint(exercise: string): boolean {
+    return this.#sendControl({ t: 'hint', exercise });
+  }
+
+  /** Ask to reveal the solution of `exercise`; the answer is an `exercises` message. */
+  solution(exercise: string): boolean {
+    return this.#sendControl({ t: 'solution', exercise });
   }
 
   start(): void {
@@ -223,6 +264,7 @@ export class TerminalSession {
       }
     }
     this.#listeners.clear();
+    this.#exerciseListeners.clear();
   }
 
   // ---- internals ----
@@ -238,6 +280,13 @@ export class TerminalSession {
 
   #send(message: ClientMessage): void {
     if (this.#ws?.readyState === OPEN) this.#ws.send(JSON.stringify(message));
+  }
+
+  /** Send a control message only on a socket that said hello; true when sent. */
+  #sendControl(message: ClientMessage): boolean {
+    if (this.#disposed || this.#ws?.readyState !== OPEN || !this.#everOpened) return false;
+    this.#ws.send(JSON.stringify(message));
+    return true;
   }
 
   #sendBytes(bytes: Uint8Array): void {
@@ -314,7 +363,14 @@ export class TerminalSession {
     ws.onopen = () => {
       if (gen !== this.#generation) return;
       this.#everOpened = true;
-      this.#send({ t: 'hello', cols: clampDim(this.#term.cols), rows: clampDim(this.#term.rows) });
+      const { lesson, lang } = this.#opts;
+      this.#send({
+        t: 'hello',
+        cols: clampDim(this.#term.cols),
+        rows: clampDim(this.#term.rows),
+        ...(lesson ? { lesson } : {}),
+        ...(lang ? { lang } : {}),
+      });
       if (this.#resetOnOpen) {
         this.#resetOnOpen = false;
         this.#send({ t: 'reset' });
@@ -360,6 +416,11 @@ export class TerminalSession {
         break;
       case 'error':
         this.#set({ error: msg.message });
+        break;
+      case 'exercises':
+        if (msg.lesson !== this.#opts.lesson) return;
+        this.#exercises = msg;
+        for (const fn of this.#exerciseListeners) fn(msg);
         break;
     }
   }

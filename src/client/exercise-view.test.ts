@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { badgeText, cardView, tally } from './exercise-view.ts';
+import { t } from '../i18n/strings.ts';
+import type { ExerciseState } from '../../sandbox-server/src/protocol.ts';
+
+const en = t('en');
+const ko = t('ko');
+const base: ExerciseState = { id: 'a', status: 'pending', attempts: 0, hintsUsed: 0, hintsTotal: 2, hints: [], canRevealSolution: false };
+
+test('before the server says anything: pending, hints from the build, solution locked', () => {
+  const v = cardView(undefined, { graded: false, hintsTotal: 2 }, en);
+  assert.equal(v.status, 'pending');
+  assert.equal(v.icon, '○');
+  assert.equal(v.label, 'Not checked yet');
+  assert.equal(v.detail, undefined);
+  assert.deepEqual(v.hint, { hidden: false, disabled: false, label: 'Hint (2 left)' });
+  assert.equal(v.solution.hidden, false);
+  assert.equal(v.solution.disabled, true);
+  assert.equal(v.solution.lockedNote, en.exercise.solutionLocked);
+  assert.equal(cardView(undefined, { graded: false, hintsTotal: 0 }, en).hint.hidden, true, 'no hints: no Hint button');
+});
+
+test('each status has its own icon and words; feedback and success notes are kept as given', () => {
+  const failing = cardView({ ...base, status: 'failing', feedback: '<b>no</b> container', attempts: 3 }, { graded: false, hintsTotal: 2 }, ko);
+  assert.equal(failing.icon, '✗');
+  assert.equal(failing.label, ko.exercise.status.failing);
+  assert.deepEqual(failing.detail, { kind: 'feedback', text: '<b>no</b> container' });
+  assert.equal(failing.attempts, '3번 확인했어요');
+  const passed = cardView({ ...base, status: 'passed', success: 'Well done', feedback: 'stale' }, { graded: false, hintsTotal: 2 }, en);
+  assert.deepEqual([passed.icon, passed.label], ['✓', 'Passed']);
+  assert.deepEqual(passed.detail, { kind: 'success', text: 'Well done' });
+  assert.equal(passed.solution.lockedNote, undefined, 'no nagging about the solution once passed');
+  assert.equal(cardView({ ...base, status: 'timeout' }, { graded: false, hintsTotal: 0 }, en).icon, '⏱');
+  const error = cardView({ ...base, status: 'error', feedback: 'sandbox not ready' }, { graded: false, hintsTotal: 0 }, en);
+  assert.deepEqual([error.icon, error.label, error.detail?.text], ['!', 'Could not check', 'sandbox not ready']);
+  const icons = new Set((['pending', 'passed', 'failing', 'timeout', 'error'] as const).map((st) => cardView({ ...base, status: st }, { graded: false, hintsTotal: 0 }, en).icon));
+  assert.equal(icons.size, 5);
+});
+
+test('hints count down and the button is disabled when none are left', () => {
+  const one = cardView({ ...base, hintsUsed: 1, hints: ['first'] }, { graded: false, hintsTotal: 2 }, en);
+  assert.deepEqual(one.hints, ['first']);
+  assert.equal(one.hint.label, 'Hint (1 left)');
+  const none = cardView({ ...base, hintsUsed: 2, hints: ['first', 'second'] }, { graded: false, hintsTotal: 2 }, en);
+  assert.deepEqual(none.hint, { hidden: false, disabled: true, label: 'No hints left' });
+});
+
+test('solution: enabled when the server allows, shown once revealed', () => {
+  const can = cardView({ ...base, canRevealSolution: true }, { graded: false, hintsTotal: 2 }, en);
+  assert.equal(can.solution.disabled, false);
+  assert.equal(can.solution.lockedNote, undefined);
+  const shown = cardView({ ...base, canRevealSolution: true, solution: 'docker run hello-world' }, { graded: false, hintsTotal: 2 }, en);
+  assert.equal(shown.solution.hidden, true);
+  assert.equal(shown.solution.revealed, 'docker run hello-world');
+});
+
+test('graded lessons never show hints or solutions, whatever arrives', () => {
+  const v = cardView({ ...base, hints: ['leak'], canRevealSolution: true, solution: 'leak' }, { graded: true, hintsTotal: 2 }, en);
+  assert.equal(v.hint.hidden, true);
+  assert.equal(v.solution.hidden, true);
+  assert.equal(v.solution.revealed, undefined);
+  assert.deepEqual(v.hints, []);
+});
+
+test('tally counts passed exercises the page shows', () => {
+  const items: ExerciseState[] = [
+    { ...base, id: 'a', status: 'passed' },
+    { ...base, id: 'b', status: 'failing' },
+    { ...base, id: 'zzz', status: 'passed' },
+  ];
+  assert.deepEqual(tally(['a', 'b', 'c'], items), { passed: 1, total: 3 });
+  assert.deepEqual(tally(['a'], undefined), { passed: 0, total: 1 });
+  assert.equal(badgeText({ passed: 2, total: 3 }), '2/3');
+  assert.equal(badgeText({ passed: 3, total: 3 }), '✓ 3/3');
+  assert.equal(badgeText({ passed: 0, total: 0 }), '0/0');
+});

@@ -1,0 +1,95 @@
+/**
+ * What an exercise card shows for a state from the server: pure decisions,
+ * tested under `node --test`; src/client/exercises.ts applies them to the DOM.
+ */
+import type { ExerciseState, ExerciseStatus } from '../../sandbox-server/src/protocol.ts';
+import type { Strings } from '../i18n/strings.ts';
+
+/** The icon beside each status: shape and text carry it, not colour alone. */
+export const STATUS_ICON: Record<ExerciseStatus, string> = {
+  pending: '○',
+  passed: '✓',
+  failing: '✗',
+  timeout: '⏱',
+  error: '!',
+};
+
+export interface CardContext {
+  /** Graded lessons show no hints and no solution. */
+  graded: boolean;
+  /** Hint count known at build time, used until the server says. */
+  hintsTotal: number;
+}
+
+export interface ButtonView {
+  hidden: boolean;
+  /** Shown as aria-disabled, so the button keeps focus. */
+  disabled: boolean;
+  label: string;
+}
+
+export interface CardView {
+  status: ExerciseStatus;
+  icon: string;
+  label: string;
+  /** Feedback (failing, timeout, error) or the success note (passed), as plain text. */
+  detail?: { kind: 'feedback' | 'success'; text: string };
+  attempts?: string;
+  hints: string[];
+  hint: ButtonView;
+  solution: ButtonView & { revealed?: string; lockedNote?: string };
+}
+
+export function cardView(state: ExerciseState | undefined, ctx: CardContext, s: Strings): CardView {
+  const e = s.exercise;
+  const status: ExerciseStatus = state?.status ?? 'pending';
+  let detail: CardView['detail'];
+  if (status === 'passed' && state?.success) detail = { kind: 'success', text: state.success };
+  else if (status !== 'passed' && status !== 'pending' && state?.feedback) detail = { kind: 'feedback', text: state.feedback };
+
+  const hintsTotal = state?.hintsTotal ?? ctx.hintsTotal;
+  const hintsUsed = state?.hintsUsed ?? 0;
+  const left = Math.max(0, hintsTotal - hintsUsed);
+  const hint: ButtonView = {
+    hidden: ctx.graded || hintsTotal === 0,
+    disabled: left === 0,
+    label: left === 0 ? e.noHintsLeft : e.hint(left),
+  };
+
+  const revealed = ctx.graded ? undefined : state?.solution;
+  const canReveal = !ctx.graded && state?.canRevealSolution === true;
+  const solution: CardView['solution'] = {
+    hidden: ctx.graded || revealed !== undefined,
+    disabled: !canReveal,
+    label: e.showSolution,
+    ...(revealed !== undefined ? { revealed } : {}),
+    ...(!ctx.graded && revealed === undefined && !canReveal && status !== 'passed' ? { lockedNote: e.solutionLocked } : {}),
+  };
+
+  return {
+    status,
+    icon: STATUS_ICON[status],
+    label: e.status[status],
+    ...(detail ? { detail } : {}),
+    ...(state && state.attempts > 0 ? { attempts: e.attempts(state.attempts) } : {}),
+    hints: ctx.graded ? [] : (state?.hints ?? []),
+    hint,
+    solution,
+  };
+}
+
+export interface Tally {
+  passed: number;
+  total: number;
+}
+
+/** Passed / total over the exercises the page shows (by id), from the server's items. */
+export function tally(ids: readonly string[], items: readonly ExerciseState[] | undefined): Tally {
+  const passed = new Set((items ?? []).filter((i) => i.status === 'passed').map((i) => i.id));
+  return { passed: ids.filter((id) => passed.has(id)).length, total: ids.length };
+}
+
+/** Short progress text for a badge: "✓ 3/3" when all done, "2/3" otherwise. */
+export function badgeText({ passed, total }: Tally): string {
+  return passed >= total && total > 0 ? `✓ ${passed}/${total}` : `${passed}/${total}`;
+}
