@@ -9,6 +9,7 @@ import type { SandboxRuntime } from './runtime/types.ts';
 import type { Logger } from './log.ts';
 import { shortHandle } from './log.ts';
 import { RingBuffer } from './ring-buffer.ts';
+import { waitForEngine } from './runtime/ready.ts';
 import { Semaphore } from './semaphore.ts';
 import { Terminal, type TerminalClient } from './terminal.ts';
 import type { ExerciseChecker, ExerciseSubscriber } from './exercises/live.ts';
@@ -48,7 +49,6 @@ const STATUS_TEXT: Record<StatusCode, string> = {
 /** A shell that exits this soon after starting counts towards a restart loop. */
 const QUICK_EXIT_MS = 2000;
 const MAX_QUICK_EXITS = 3;
-const READY_POLL_MS = 100;
 /** Idle deadlines are re-announced to pages only when they move this much. */
 const IDLE_ANNOUNCE_STEP_MS = 30_000;
 
@@ -327,31 +327,13 @@ export class SandboxManager {
       sb.containerId = info.id;
       this.setState(sb, 'starting', 'starting-engine');
       if (!info.running) await runtime.start(info.id);
-      await this.waitReady(sb, info.id);
+      await waitForEngine(runtime, info.id, sb.learner, this.opts.startTimeoutMs, () => this.closing);
       sb.quickExits = 0;
       sb.lastActivity = Date.now();
       this.log.info({ learner: shortHandle(sb.learner), ms: Date.now() - began }, 'sandbox engine ready');
     } finally {
       this.starts.release();
     }
-  }
-
-  /** Polls the image's readiness probe until the nested engine answers. */
-  private async waitReady(sb: Sandbox, id: string): Promise<void> {
-    const { runtime, startTimeoutMs } = this.opts;
-    const deadline = Date.now() + startTimeoutMs;
-    for (let attempt = 0; Date.now() < deadline; attempt++) {
-      if (this.closing) throw new Error('the server is shutting down');
-      const probe = await runtime.exec(id, ['berth-ready'], 5000).catch((err: Error) => ({ exitCode: null, error: err }));
-      if (probe.exitCode === 0) return;
-      if (attempt % 10 === 9) {
-        const info = await runtime.find(sb.learner);
-        if (!info?.running) throw new Error(`the sandbox exited while starting: ${(await runtime.logsTail(id, 5)).trim() || 'no log'}`);
-      }
-      await new Promise((r) => setTimeout(r, READY_POLL_MS));
-    }
-    const tail = (await runtime.logsTail(id, 5)).trim();
-    throw new Error(`the Docker engine in the sandbox did not start within ${Math.round(startTimeoutMs / 1000)} s${tail ? `: ${tail}` : ''}`);
   }
 
   private async openTerminal(sb: Sandbox): Promise<void> {

@@ -1,0 +1,133 @@
+/**
+ * The lesson verifier: for every exercise, in a fresh sandbox, run its setup,
+ * assert every check fails, type the reference solution into a real shell (as a
+ * learner would: history, prompt and all), then assert every check passes.
+ */
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
+import { waitForEngine } from '../../sandbox-server/src/runtime/ready.ts';
+import { ExerciseChecker } from '../../sandbox-server/src/exercises/live.ts';
+import type { Exercise, ExerciseFile } from '../../sandbox-server/src/exercises/schema.ts';
+import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
+import { Store } from '../../sandbox-server/src/store.ts';
+
+export interface VerifyRow {
+  lesson: string;
+  exercise: string;
+  ok: boolean;
+  /** Checks that wrongly passed before the solution. */
+  passedBefore: string[];
+  /** Checks that still failed after the solution. */
+  failedAfter: string[];
+  solutionExit: number | null;
+  seconds: number;
+  error?: string;
+}
+
+export interface VerifyOptions {
+  lessons: ReadonlyMap<string, ExerciseFile>;
+  image: string;
+  parallel: number;
+  /** Called as each exercise finishes (progress output). */
+  onRow?: (row: VerifyRow) => void;
+}
+
+const SOLUTION_TIMEOUT_MS = 180_000;
+
+/** Types a script into an interactive login shell and waits for it to finish; returns $?. */
+async function typeIntoShell(runtime: DockerRuntime, id: string, script: string): Promise<number | null> {
+  const shell = await runtime.openShell(id, 200, 50);
+  const nonce = randomBytes(6).toString('hex');
+  let output = '';
+  try {
+    return await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the solution did not finish within ${SOLUTION_TIMEOUT_MS / 1000} s; output: ${output.slice(-500)}`)), SOLUTION_TIMEOUT_MS);
+      shell.stream.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        const m = new RegExp(`__verify_${nonce}_(\\d+)__`).exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      for (const line of script.trimEnd().split('\n')) shell.stream.write(`${line}\r`);
+      // The quotes split the marker so the echoed command line never matches.
+      shell.stream.write(`echo "__verify_${nonce}""_$?__"\r`);
+    });
+  } finally {
+    shell.stream.destroy();
+  }
+}
+
+async function verifyExercise(runtime: DockerRuntime, checker: ExerciseChecker, image: string, lesson: string, exercise: Exercise): Promise<VerifyRow> {
+  const began = Date.now();
+  const learner = randomBytes(16).toString('hex');
+  const row: VerifyRow = { lesson, exercise: exercise.id, ok: false, passedBefore: [], failedAfter: [], solutionExit: null, seconds: 0 };
+  try {
+    const info = await runtime.create(learner);
+    await runtime.start(info.id);
+    await waitForEngine(runtime, info.id, learner, 90_000);
+    const describe = (c: number) => `${c}:${exercise.checks[c]!.type}`;
+
+    const [before] = await checker.evaluateOnce(info.id, lesson, [exercise], true);
+    row.passedBefore = before!.checks.flatMap((passed, c) => (passed ? [describe(c)] : []));
+
+    row.solutionExit = await typeIntoShell(runtime, info.id, exercise.solution);
+
+    const [after] = await checker.evaluateOnce(info.id, lesson, [exercise], false);
+    row.failedAfter = after!.checks.flatMap((passed, c) => (passed ? [] : [`${describe(c)} (${after!.feedback[c]})`]));
+    row.ok = row.passedBefore.length === 0 && row.failedAfter.length === 0;
+  } catch (err) {
+    row.error = (err as Error).message;
+  } finally {
+    await runtime.destroy(learner).catch(() => {});
+    row.seconds = (Date.now() - began) / 1000;
+  }
+  void image;
+  return row;
+}
+
+export async function verifyLessons(opts: VerifyOptions): Promise<VerifyRow[]> {
+  const instance = `verify-${randomBytes(4).toString('hex')}`;
+  const runtime = new DockerRuntime({ instance, image: opts.image, limits: { memoryBytes: 1536 * 1024 ** 2, cpus: 1, pids: 1024 } });
+  const store = new Store(':memory:');
+  const checker = new ExerciseChecker({ runtime, store, log: pino({ level: 'silent' }), lessons: opts.lessons });
+  const jobs = [...opts.lessons].flatMap(([lesson, file]) => file.exercises.map((exercise) => ({ lesson, exercise })));
+  const rows: VerifyRow[] = new Array(jobs.length);
+  try {
+    await runtime.prepare();
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        const job = jobs[i]!;
+        rows[i] = await verifyExercise(runtime, checker, opts.image, job.lesson, job.exercise);
+        opts.onRow?.(rows[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, opts.parallel) }, worker));
+  } finally {
+    checker.close();
+    store.close();
+    const docker = runtime.docker;
+    for (const n of await docker.listNetworks({ filters: labelFilter(instance, 'network') })) await docker.getNetwork(n.Id).remove().catch(() => {});
+  }
+  return rows;
+}
+
+export function formatTable(rows: VerifyRow[]): string {
+  const header = ['lesson', 'exercise', 'checks fail before', 'solution', 'checks pass after', 'time', 'result'];
+  const body = rows.map((r) => [
+    r.lesson,
+    r.exercise,
+    r.error ? '-' : r.passedBefore.length ? `no: ${r.passedBefore.join(', ')} passed` : 'yes',
+    r.solutionExit === null ? '-' : `exit ${r.solutionExit}`,
+    r.error ? '-' : r.failedAfter.length ? `no: ${r.failedAfter.join('; ')}` : 'yes',
+    `${r.seconds.toFixed(1)} s`,
+    r.ok ? 'PASS' : `FAIL${r.error ? `: ${r.error}` : ''}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => Math.min(b[i]!.length, 60))));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
