@@ -1,15 +1,17 @@
 /**
- * npm run images: build Berth's images (base, hello-world, sandbox) that are missing
- * or out of date, in order; skip those whose inputs have not changed.
+ * npm run images: build Berth's images (base, the lesson catalog, sandbox, registry)
+ * that are missing or out of date, in order; skip those whose inputs have not changed;
+ * then push the catalog tags whose image changed to the local registry's volume.
  *
  *   node scripts/images.ts [--quiet] [--verbose] [--force[=name,...]]
  *
- * --force alone rebuilds hello-world and sandbox (and base); --force=sandbox only that.
+ * --force alone rebuilds everything (base included) and re-pushes; --force=nginx only
+ * that image; --force=catalog re-pushes every catalog tag.
  * Exits 1 with a readable message when no engine answers or a build fails.
  * Other scripts call ensureImages() from ./lib/images.ts directly.
  */
 import { parseArgs } from 'node:util';
-import { ensureImages, ImagesError } from './lib/images.ts';
+import { ensureImages, IMAGES, ImagesError } from './lib/images.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +25,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log('usage: node scripts/images.ts [--quiet] [--verbose] [--force[=base,hello-world,sandbox]]');
+  console.log(`usage: node scripts/images.ts [--quiet] [--verbose] [--force[=${['base', ...IMAGES.map((i) => i.name), 'catalog'].join(',')}]]`);
   process.exit(0);
 }
 

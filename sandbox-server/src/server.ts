@@ -10,6 +10,7 @@ import type { Logger } from './log.ts';
 import { TERMINAL_PATH } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
 import { DockerRuntime } from './runtime/docker.ts';
+import { startRegistry, type Registry } from './registry.ts';
 import { SandboxManager } from './sandboxes.ts';
 import { Store } from './store.ts';
 import { missingSandboxCapabilities } from './capabilities.ts';
@@ -24,6 +25,8 @@ export interface Berth {
   checker: ExerciseChecker;
   store: Store;
   runtime: SandboxRuntime;
+  /** The catalog registry sandboxes pull from (absent when BERTH_REGISTRY=off or the runtime is not Docker). */
+  registry?: Registry;
   /** The port actually bound (differs from config.port when that is 0). */
   port: number;
   url: string;
@@ -41,6 +44,18 @@ export function createRuntime(config: Config): DockerRuntime {
 /** Prepares the engine, reconciles sandboxes, and listens. */
 export async function startBerth(config: Config, log: Logger, runtime: SandboxRuntime = createRuntime(config)): Promise<Berth> {
   await runtime.prepare();
+  let registry: Registry | undefined;
+  if (config.registry === 'on' && runtime instanceof DockerRuntime) {
+    registry = await startRegistry({
+      docker: runtime.docker,
+      instance: config.instance,
+      network: runtime.networkName,
+      port: config.registryPort,
+      upstream: config.registryUpstream,
+    });
+    runtime.registryMirrors = registry.mirrors;
+    log.info({ mirrors: registry.mirrors }, 'catalog registry ready');
+  }
   const missingCaps = missingSandboxCapabilities();
   if (missingCaps.length) {
     // Only a warning: a server in a container does not see the engine host's set.
@@ -106,12 +121,14 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     checker,
     store,
     runtime,
+    registry,
     port,
     url,
     async close() {
       terminals.close();
       checker.close();
       await manager.shutdown();
+      await registry?.close().catch((err: unknown) => log.warn({ err }, 'could not remove the catalog registry'));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,15 +1,18 @@
 /**
  * Berth's images, built locally with no registry (see images/README.md):
  *
- *   debian:trixie-slim  base, made with mmdebstrap + `docker import` when the engine lacks it
- *   hello-world:latest  images/hello-world, a static C program on scratch
- *   berth/sandbox       images/sandbox, the learner's sandbox (rootless nested engine);
- *                       its build context also gets `docker save` tars of the baked images
+ *   debian:trixie-slim     base, made with mmdebstrap + `docker import` when the engine lacks it
+ *   berth-catalog/<name>   the lesson image catalog (images/<name>: hello-world, busybox,
+ *                          debian, nginx, redis, mariadb, python, webapp), pushed to the
+ *                          local registry under Docker Hub names (library/nginx:latest, ...)
+ *   berth/sandbox          images/sandbox, the learner's sandbox (rootless nested engine)
+ *   berth/registry         images/registry, the registry sandboxes pull the catalog from
  *
  * Each image we build carries the label org.berth.input-hash: a hash of every file in
  * its folder plus the image IDs of the images it builds on. ensureImages() rebuilds an
  * image only when that label differs from the hash of the current inputs (or the image
- * is missing), in order, so one call is cheap when everything is current.
+ * is missing), in order, then pushes the catalog tags whose image changed, so one call
+ * is cheap when everything is current.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,7 +26,7 @@ export const IMAGES_DIR = join(ROOT, 'images');
 
 /** The image the sandbox server runs for each learner. */
 export const SANDBOX_IMAGE = 'berth/sandbox:latest';
-export const HELLO_WORLD_IMAGE = 'hello-world:latest';
+export const HELLO_WORLD_IMAGE = 'berth-catalog/hello-world:latest';
 export const BASE_IMAGE = 'debian:trixie-slim';
 /** Label holding the hash of an image's inputs. */
 export const INPUT_HASH_LABEL = 'org.berth.input-hash';
@@ -50,17 +53,37 @@ export const BASE_RECIPE = {
 
 interface BuiltImage {
   name: string;
+  /** The image's name on the host engine. */
   ref: string;
   dir: string;
   /** Images whose IDs enter this image's input hash (FROM, or saved into its context). */
   parents: string[];
   /** Images saved with `docker save` into the build context as baked/<name>.tar. */
   bake: string[];
+  /** --build-arg values (e.g. which local image a FROM $ARG names). */
+  buildArgs?: Record<string, string>;
   title: string;
   description: string;
   /** Also tag <repository>:<first 12 hex of the input hash>. */
   hashTag: boolean;
+  /**
+   * Catalog images: the names it is pushed under in the local registry, as Docker Hub
+   * names them (library/nginx:latest, ...). Sandboxes use that registry as their Docker
+   * Hub mirror, so `docker pull nginx` there gets this image. Empty: not in the catalog.
+   */
+  push: string[];
 }
+
+/** Catalog images live on the host engine under this prefix, so they never replace an operator's own nginx:latest. */
+export const CATALOG_PREFIX = 'berth-catalog/';
+export const REGISTRY_IMAGE = 'berth/registry:latest';
+/** The volume holding the catalog registry's storage (one per engine; every instance's registry mounts it read-only). */
+export const CATALOG_VOLUME = 'berth-catalog';
+/** The short-lived writable registry `npm run images` pushes through (published on 127.0.0.1 only). */
+export const CATALOG_PUSH_CONTAINER = 'berth-catalog-push';
+
+const catalogRef = (name: string) => `${CATALOG_PREFIX}${name}:latest`;
+const official = (what: string) => `Berth's build of ${what} from Debian 13 packages, for learning Docker offline; behaves like the official image for what lessons do`;
 
 export const IMAGES: readonly BuiltImage[] = [
   {
@@ -72,18 +95,113 @@ export const IMAGES: readonly BuiltImage[] = [
     title: 'hello-world',
     description: "Berth's hello-world: a static C program that greets the learner, built from source for the offline catalog",
     hashTag: false,
+    push: ['library/hello-world:latest'],
+  },
+  {
+    name: 'busybox',
+    ref: catalogRef('busybox'),
+    dir: join(IMAGES_DIR, 'busybox'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'busybox',
+    description: official('busybox (static, every applet in /bin)'),
+    hashTag: false,
+    push: ['library/busybox:latest', 'library/busybox:1.37', 'library/busybox:1'],
+  },
+  {
+    name: 'debian',
+    ref: catalogRef('debian'),
+    dir: join(IMAGES_DIR, 'debian'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'debian',
+    description: 'Debian 13 (trixie) minbase without docs or translations, like the official -slim; built by Berth with mmdebstrap',
+    hashTag: false,
+    push: ['library/debian:trixie-slim', 'library/debian:13-slim', 'library/debian:stable-slim', 'library/debian:trixie', 'library/debian:13', 'library/debian:stable', 'library/debian:latest'],
+  },
+  {
+    name: 'nginx',
+    ref: catalogRef('nginx'),
+    dir: join(IMAGES_DIR, 'nginx'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'nginx',
+    description: official('nginx 1.26'),
+    hashTag: false,
+    push: ['library/nginx:latest', 'library/nginx:1.26', 'library/nginx:1'],
+  },
+  {
+    name: 'redis',
+    ref: catalogRef('redis'),
+    dir: join(IMAGES_DIR, 'redis'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'redis',
+    description: official('Redis 8.0'),
+    hashTag: false,
+    push: ['library/redis:latest', 'library/redis:8.0', 'library/redis:8'],
+  },
+  {
+    name: 'mariadb',
+    ref: catalogRef('mariadb'),
+    dir: join(IMAGES_DIR, 'mariadb'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'mariadb',
+    description: `${official('MariaDB 11.8')}; also published as mysql (MYSQL_* variables, mysql client, /var/lib/mysql, port 3306)`,
+    hashTag: false,
+    push: ['library/mariadb:latest', 'library/mariadb:11.8', 'library/mariadb:11', 'library/mariadb:lts', 'library/mysql:latest'],
+  },
+  {
+    name: 'python',
+    ref: catalogRef('python'),
+    dir: join(IMAGES_DIR, 'python'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'python',
+    description: official('Python 3.13 (slim)'),
+    hashTag: false,
+    push: ['library/python:3.13-slim', 'library/python:3-slim', 'library/python:slim', 'library/python:3.13-slim-trixie', 'library/python:3.13', 'library/python:3', 'library/python:latest'],
+  },
+  {
+    name: 'webapp',
+    ref: catalogRef('webapp'),
+    dir: join(IMAGES_DIR, 'webapp'),
+    parents: [catalogRef('python')],
+    bake: [],
+    // The Dockerfile says FROM python:3.13-slim, as a learner writes it; on the host that is ours.
+    buildArgs: { PYTHON_IMAGE: catalogRef('python') },
+    title: 'berth/webapp',
+    description: "Berth's lesson web app: Python standard library, counts visits in redis, port 8000",
+    hashTag: false,
+    push: ['berth/webapp:latest', 'berth/webapp:1'],
   },
   {
     name: 'sandbox',
     ref: SANDBOX_IMAGE,
     dir: join(IMAGES_DIR, 'sandbox'),
-    parents: [BASE_IMAGE, HELLO_WORLD_IMAGE],
-    bake: [HELLO_WORLD_IMAGE],
+    parents: [BASE_IMAGE],
+    bake: [],
     title: 'berth/sandbox',
     description: "A Berth learner's sandbox: Debian 13 with a rootless Docker engine run by the unprivileged user learner",
     hashTag: true,
+    push: [],
+  },
+  {
+    name: 'registry',
+    ref: REGISTRY_IMAGE,
+    dir: join(IMAGES_DIR, 'registry'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'berth/registry',
+    description: "Berth's catalog registry (Debian's docker-registry): read-only for sandboxes, a push role for npm run images, an optional pull-through cache",
+    hashTag: false,
+    push: [],
   },
 ];
+
+/** The catalog: every image pushed to the local registry, and the names it goes by. */
+export const CATALOG = IMAGES.filter((i) => i.push.length > 0).map((i) => ({ name: i.name, ref: i.ref, push: i.push }));
 
 // ---------------------------------------------------------------------------
 // Input hashing (pure apart from reading files)
@@ -143,8 +261,8 @@ export function hashInputs(input: { files?: InputFile[]; parents?: string[]; ext
 }
 
 /** Hash of an image folder plus its parents' IDs. */
-export async function hashImageDir(dir: string, parents: string[]): Promise<string> {
-  return hashInputs({ files: await readInputFiles(dir), parents });
+export async function hashImageDir(dir: string, parents: string[], extra?: string): Promise<string> {
+  return hashInputs({ files: await readInputFiles(dir), parents, extra });
 }
 
 export const shortHash = (hash: string): string => hash.slice(0, 12);
@@ -245,7 +363,7 @@ export interface EnsureOptions {
   quiet?: boolean;
   /** Print the full docker build output, not only the "Step" lines (default false). */
   verbose?: boolean;
-  /** Rebuild even when current: true for all built images, or a list of names ('base', 'hello-world', 'sandbox'). */
+  /** Rebuild even when current: true for all, or names ('base', 'hello-world', 'nginx', ..., 'sandbox', 'registry'; 'catalog' re-pushes every tag). */
   force?: boolean | string[];
   /** Where progress goes (default: console.log). */
   log?: (line: string) => void;
@@ -266,6 +384,7 @@ export interface EnsureResult {
   images: ImageStatus[];
   /** The sandbox image to run (berth/sandbox:latest) and its ID. */
   sandbox: { ref: string; id: string };
+  catalog: CatalogResult;
   seconds: number;
 }
 
@@ -318,7 +437,7 @@ export async function ensureImages(options: EnsureOptions = {}): Promise<EnsureR
         if (!id) throw new Error(`internal: ${image.name} needs ${p}, which is not built before it`);
         return id;
       });
-      const hash = await hashImageDir(image.dir, parentIds);
+      const hash = await hashImageDir(image.dir, parentIds, image.buildArgs ? JSON.stringify(image.buildArgs) : undefined);
       const current = await inspectImage(image.ref);
       const have = current?.labels[INPUT_HASH_LABEL];
       const hashRef = `${image.ref.split(':')[0]}:${shortHash(hash)}`;
@@ -341,10 +460,19 @@ export async function ensureImages(options: EnsureOptions = {}): Promise<EnsureR
       ids.set(image.ref, built.id);
     }
 
+    // 3. The catalog, into the local registry's volume (only tags whose image changed).
+    const catalog = await pushCatalog(ids, { say, verbose: options.verbose === true, force: forced('catalog') });
+
     for (const problem of await sandboxHostProblems()) say(`warning: ${problem}`);
     const seconds = (performance.now() - started) / 1000;
+    const built = images.filter((i) => i.action === 'built');
+    if (built.length > 1) {
+      say('summary of this run:');
+      for (const i of built) say(`  ${i.name.padEnd(12)} built in ${fmtSeconds(i.seconds).padStart(8)}  ${fmtSize(i.sizeBytes)}`);
+      say(`  ${'catalog push'.padEnd(12)}    ${catalog.pushed ? `in ${fmtSeconds(catalog.seconds).padStart(8)}` : '(nothing to push)'}`);
+    }
     say(`done in ${fmtSeconds(seconds)}`);
-    return { images, sandbox: { ref: SANDBOX_IMAGE, id: ids.get(SANDBOX_IMAGE)! }, seconds };
+    return { images, sandbox: { ref: SANDBOX_IMAGE, id: ids.get(SANDBOX_IMAGE)! }, catalog, seconds };
   } finally {
     await release();
   }
@@ -402,6 +530,7 @@ async function buildImage(image: BuiltImage, hash: string, hashRef: string, opts
     };
     const args = ['build', '--rm', '--force-rm', '-t', image.ref];
     if (image.hashTag) args.push('-t', hashRef);
+    for (const [k, v] of Object.entries(image.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
     for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
     args.push(context);
     const onLine = (line: string) => {
@@ -430,6 +559,133 @@ async function removeOldHashTags(repository: string, keep: string): Promise<void
     if (!ref || ref === keep || !/:[0-9a-f]{12}$/.test(ref)) continue;
     await docker(['rmi', ref]); // fails harmlessly when a container uses it
   }
+}
+
+// ---------------------------------------------------------------------------
+// The catalog registry: push what changed
+
+export interface CatalogResult {
+  volume: string;
+  /** Tags pushed in this run (their image differed from the registry's). */
+  pushed: string[];
+  /** Tags the registry already had with the same image. */
+  upToDate: string[];
+  seconds: number;
+  /** Bytes the registry's storage takes, when measured (after a push). */
+  sizeBytes?: number;
+}
+
+const PUSH_STATE_FILE = join(tmpdir(), 'berth-catalog-state.json');
+const MANIFEST_TYPES = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
+
+/** The image config digest (= image ID) the registry holds for repo:tag, or undefined. */
+export async function registryImageId(base: string, name: string): Promise<string | undefined> {
+  const colon = name.lastIndexOf(':');
+  const repo = name.slice(0, colon);
+  const tag = name.slice(colon + 1);
+  const res = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { headers: { Accept: MANIFEST_TYPES } });
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new ImagesError(`the catalog registry answered ${res.status} for ${name}`);
+  const manifest = (await res.json()) as { config?: { digest?: string } };
+  return manifest.config?.digest;
+}
+
+async function waitForRegistry(base: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${base}/v2/`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new ImagesError(`the catalog push registry did not answer at ${base} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Pushes each catalog tag whose image differs from the registry's copy. The registry
+ * storage is the volume CATALOG_VOLUME; pushes go through a writable registry container
+ * that runs only for the push and is published on the host's 127.0.0.1 (never where a
+ * sandbox can reach it). A state file (engine ID, volume creation time, tag -> image ID)
+ * lets a run where nothing changed skip starting that container.
+ */
+async function pushCatalog(ids: Map<string, string>, opts: { say: (l: string) => void; verbose: boolean; force: boolean }): Promise<CatalogResult> {
+  const started = performance.now();
+  const wanted: Record<string, string> = {};
+  for (const image of IMAGES) {
+    for (const name of image.push) wanted[name] = ids.get(image.ref)!;
+  }
+  const names = Object.keys(wanted);
+  let volumeCreated = (await docker(['volume', 'inspect', '--format', '{{.CreatedAt}}', CATALOG_VOLUME])).stdout.trim();
+  if (!volumeCreated) {
+    await dockerOk(['volume', 'create', '--label', 'org.berth.managed=true', '--label', 'org.berth.role=catalog', CATALOG_VOLUME], 'creating the catalog volume');
+    volumeCreated = (await docker(['volume', 'inspect', '--format', '{{.CreatedAt}}', CATALOG_VOLUME])).stdout.trim();
+  }
+  const engineId = (await docker(['info', '--format', '{{.ID}}'])).stdout.trim();
+  const state = { engineId, volume: CATALOG_VOLUME, volumeCreated, tags: wanted };
+  const previous = await readFile(PUSH_STATE_FILE, 'utf8').then((t) => JSON.stringify(JSON.parse(t)), () => '');
+  if (!opts.force && previous === JSON.stringify(state)) {
+    opts.say(`catalog: ${names.length} tags up to date in volume ${CATALOG_VOLUME}`);
+    return { volume: CATALOG_VOLUME, pushed: [], upToDate: names, seconds: (performance.now() - started) / 1000 };
+  }
+
+  await docker(['rm', '-f', CATALOG_PUSH_CONTAINER]);
+  await dockerOk([
+    'run', '-d', '--name', CATALOG_PUSH_CONTAINER,
+    '--label', 'org.berth.managed=true', '--label', 'org.berth.role=catalog-push',
+    '-p', '127.0.0.1::5000',
+    '--mount', `type=volume,src=${CATALOG_VOLUME},dst=/var/lib/registry`,
+    REGISTRY_IMAGE, 'serve-push',
+  ], 'starting the catalog push registry');
+  const pushed: string[] = [];
+  const upToDate: string[] = [];
+  try {
+    const hostPort = (await dockerOk(['port', CATALOG_PUSH_CONTAINER, '5000/tcp'], 'reading the push registry port')).split('\n')[0]!.trim();
+    const base = `http://${hostPort}`;
+    await waitForRegistry(base, 15_000);
+    for (const name of names) {
+      const id = wanted[name]!;
+      if (!opts.force && (await registryImageId(base, name)) === id) {
+        upToDate.push(name);
+        continue;
+      }
+      const t = performance.now();
+      const remote = `${hostPort}/${name}`;
+      opts.say(`catalog: pushing ${name} ...`);
+      await dockerOk(['tag', id, remote], `tagging ${remote}`);
+      try {
+        await dockerOk(['push', remote], `pushing ${name}`, { onLine: opts.verbose ? (l) => opts.say(`  ${l}`) : undefined });
+      } finally {
+        await docker(['rmi', remote]);
+      }
+      const got = await registryImageId(base, name);
+      if (got !== id) throw new ImagesError(`after pushing ${name} the registry holds ${got ?? 'nothing'}, not ${id}`);
+      pushed.push(name);
+      opts.say(`catalog: ${name} pushed in ${fmtSeconds((performance.now() - t) / 1000)}`);
+    }
+  } finally {
+    await docker(['rm', '-f', '-v', CATALOG_PUSH_CONTAINER]);
+  }
+  let sizeBytes: number | undefined;
+  if (pushed.length) {
+    // Drop blobs that no tag uses any more (replaced builds), then measure.
+    await docker(['run', '--rm', '--mount', `type=volume,src=${CATALOG_VOLUME},dst=/var/lib/registry`, '--entrypoint', 'docker-registry',
+      REGISTRY_IMAGE, 'garbage-collect', '--delete-untagged', '/etc/berth-registry/config-push.yml']);
+    sizeBytes = await catalogVolumeBytes();
+  }
+  await writeFile(PUSH_STATE_FILE, JSON.stringify(state));
+  const seconds = (performance.now() - started) / 1000;
+  opts.say(`catalog: ${pushed.length} pushed, ${upToDate.length} up to date (${names.length} tags${sizeBytes ? `, ${fmtSize(sizeBytes)} in the registry` : ''}) in ${fmtSeconds(seconds)}`);
+  return { volume: CATALOG_VOLUME, pushed, upToDate, seconds, sizeBytes };
+}
+
+/** Bytes in the catalog registry's storage (du in a throwaway container, read-only). */
+export async function catalogVolumeBytes(): Promise<number | undefined> {
+  const r = await docker(['run', '--rm', '--mount', `type=volume,src=${CATALOG_VOLUME},dst=/r,readonly`, '--entrypoint', 'du', REGISTRY_IMAGE, '-sb', '/r']);
+  const n = Number(r.stdout.trim().split(/\s+/)[0]);
+  return r.code === 0 && Number.isFinite(n) ? n : undefined;
 }
 
 // ---------------------------------------------------------------------------

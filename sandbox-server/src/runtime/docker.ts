@@ -29,6 +29,12 @@ export class DockerRuntime implements SandboxRuntime {
   private readonly instance: string;
   private readonly image: string;
   private readonly limits: SandboxLimits;
+  /**
+   * Docker Hub mirrors for sandboxes created from now on (BERTH_REGISTRY_MIRROR; the
+   * sandbox entrypoint writes them into the nested engine's daemon.json). Set by
+   * startBerth once the catalog registry answers (sandbox-server/src/registry.ts).
+   */
+  registryMirrors: string[] = [];
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Docker();
@@ -118,6 +124,7 @@ export class DockerRuntime implements SandboxRuntime {
       Hostname: 'berth',
       User: SANDBOX_USER,
       Labels: berthLabels(this.instance, 'sandbox', learner),
+      Env: this.registryMirrors.length ? [`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`] : [],
       StopTimeout: STOP_TIMEOUT_S,
       HostConfig: {
         // newuidmap/newgidmap (setuid) need SYS_ADMIN in the bounding set to map the
