@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { badgeText, cardView, tally } from './exercise-view.ts';
+import { answers, badgeText, cardView, pendingAction, tally } from './exercise-view.ts';
 import { t } from '../i18n/strings.ts';
 import type { ExerciseState } from '../../sandbox-server/src/protocol.ts';
 
@@ -74,4 +74,18 @@ test('tally counts passed exercises the page shows', () => {
   assert.equal(badgeText({ passed: 2, total: 3 }), '2/3');
   assert.equal(badgeText({ passed: 3, total: 3 }), '✓ 3/3');
   assert.equal(badgeText({ passed: 0, total: 0 }), '0/0');
+});
+
+test('which message answers a pressed button', () => {
+  const check = pendingAction('check', { ...base, attempts: 1 });
+  assert.equal(answers(check, { ...base, attempts: 1 }, true), false, 'a live run still in flight, press not counted yet');
+  assert.equal(answers(check, { ...base, attempts: 2 }, true), true, 'the press was counted');
+  assert.equal(answers(check, { ...base, attempts: 1 }, false), true, 'no run in flight any more');
+  const hint = pendingAction('hint', base);
+  assert.equal(answers(hint, base, true), false);
+  assert.equal(answers(hint, { ...base, hintsUsed: 1, hints: ['x'] }, true), true);
+  assert.equal(answers(hint, undefined, false), false);
+  const sol = pendingAction('solution', { ...base, canRevealSolution: true });
+  assert.equal(answers(sol, { ...base, canRevealSolution: true }, false), false);
+  assert.equal(answers(sol, { ...base, canRevealSolution: true, solution: 'docker info' }, false), true);
 });

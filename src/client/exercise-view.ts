@@ -93,3 +93,31 @@ export function tally(ids: readonly string[], items: readonly ExerciseState[] | 
 export function badgeText({ passed, total }: Tally): string {
   return passed >= total && total > 0 ? `✓ ${passed}/${total}` : `${passed}/${total}`;
 }
+
+/** A button press waiting for the server's answer, with the counts seen when it was sent. */
+export interface PendingAction {
+  action: 'check' | 'hint' | 'solution';
+  attempts: number;
+  hintsUsed: number;
+}
+
+export function pendingAction(action: PendingAction['action'], state: ExerciseState | undefined): PendingAction {
+  return { action, attempts: state?.attempts ?? 0, hintsUsed: state?.hintsUsed ?? 0 };
+}
+
+/**
+ * Whether an `exercises` message answers a pending press. A Check is answered
+ * when no run is in flight or the press was counted as an attempt (live checks
+ * may keep `checking` set); a hint when one more is used (or none are left);
+ * a solution when it is there (or the server will not reveal it).
+ */
+export function answers(p: PendingAction, state: ExerciseState | undefined, checking: boolean): boolean {
+  switch (p.action) {
+    case 'check':
+      return !checking || (state?.attempts ?? 0) > p.attempts;
+    case 'hint':
+      return state !== undefined && (state.hintsUsed > p.hintsUsed || state.hintsUsed >= state.hintsTotal);
+    case 'solution':
+      return state !== undefined && (state.solution !== undefined || !state.canRevealSolution);
+  }
+}

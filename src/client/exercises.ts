@@ -16,14 +16,14 @@
 import type { ExerciseState } from '../../sandbox-server/src/protocol.ts';
 import type { ExercisesMessage } from './terminal-session.ts';
 import { EXERCISES_EVENT, EXERCISE_ACTION_EVENT, type ExerciseActionDetail } from './events.ts';
-import { STATUS_ICON, badgeText, cardView, tally, type Tally } from './exercise-view.ts';
+import { STATUS_ICON, answers, badgeText, cardView, pendingAction, tally, type PendingAction, type Tally } from './exercise-view.ts';
 import { PROGRESS_URL, parseProgress } from './progress-view.ts';
 import { splitInlineCode } from '../lessons/inline-code.ts';
 import { summarizeCommand } from '../lessons/code-meta.ts';
 import { isLang, t, type Strings } from '../i18n/strings.ts';
 
-/** How long a Check may look busy without an answer before the card says so. */
-const ANSWER_TIMEOUT_MS = 20_000;
+/** How long a press may wait for its answer (a check run is killed after 10 s). */
+const ANSWER_TIMEOUT_MS = 15_000;
 
 function appendRich(parent: HTMLElement, text: string): void {
   for (const run of splitInlineCode(text)) {
@@ -92,7 +92,9 @@ class ExerciseCard {
   #state: ExerciseState | undefined;
   #renderedHints = 0;
   #renderedSolution: string | undefined;
-  #awaiting: 'check' | 'hint' | 'solution' | undefined;
+  #pending: PendingAction | undefined;
+  /** Messages seen since the last press (none at all: the server did not answer). */
+  #heard = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #first = true;
 
@@ -139,13 +141,14 @@ class ExerciseCard {
       return;
     }
     this.#note(undefined);
-    this.#awaiting = action;
+    this.#pending = pendingAction(action, this.#state);
+    this.#heard = 0;
     if (action === 'check') this.#busy(true);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.#awaiting = undefined;
+      this.#pending = undefined;
       this.#busy(false);
-      this.#note(this.#s.exercise.noAnswer);
+      if (this.#heard === 0) this.#note(this.#s.exercise.noAnswer);
     }, ANSWER_TIMEOUT_MS);
   }
 
@@ -169,14 +172,17 @@ class ExerciseCard {
 
   /** A new state from the server (`checking`: a check run is in flight). */
   update(state: ExerciseState | undefined, checking: boolean): void {
-    const awaited = this.#awaiting;
-    if (!checking && awaited) {
-      this.#awaiting = undefined;
+    this.#heard++;
+    let answered: PendingAction['action'] | undefined;
+    if (this.#pending && answers(this.#pending, state, checking)) {
+      answered = this.#pending.action;
+      this.#pending = undefined;
       clearTimeout(this.#timer);
     }
     this.#state = state;
-    this.render(awaited !== undefined && !checking ? awaited : undefined);
-    this.#busy(checking || this.#awaiting === 'check');
+    this.render(answered);
+    // Only a press shows the spinner; live checks run quietly in the background.
+    this.#busy(this.#pending?.action === 'check');
   }
 
   render(answered?: 'check' | 'hint' | 'solution'): void {

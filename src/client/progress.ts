@@ -9,6 +9,8 @@ import { isLang, t, type Strings } from '../i18n/strings.ts';
 export async function fetchProgress(): Promise<Progress | null> {
   try {
     const res = await fetch(PROGRESS_URL, { credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' });
+    // 401: this browser has no learner cookie yet, so nothing is recorded.
+    if (res.status === 401) return {};
     if (!res.ok) return null;
     return parseProgress(await res.json());
   } catch {
