@@ -79,3 +79,20 @@ test('readInputFiles lists every file, sorted, with forward-slash paths', async 
     assert.equal(files.find((f) => f.path === 'hello')?.content.toString(), 'hello\n');
   });
 });
+
+test('the catalog: Docker Hub names, every tag once, host names under berth-catalog/, parents first', async () => {
+  const { CATALOG, CATALOG_PREFIX, IMAGES } = await import('./lib/images.ts');
+  const names = CATALOG.flatMap((c) => c.push);
+  assert.equal(new Set(names).size, names.length, 'no tag is pushed twice');
+  for (const name of names) assert.match(name, /^(library|berth)\/[a-z0-9-]+:[a-z0-9.-]+$/, name);
+  const need = ['hello-world:latest', 'busybox:latest', 'debian:trixie-slim', 'debian:latest', 'nginx:latest', 'redis:latest', 'mariadb:latest', 'python:3.13-slim'];
+  for (const n of need) assert.ok(names.includes(`library/${n}`), `the catalog has ${n}`);
+  assert.ok(names.includes('berth/webapp:latest'));
+  // Host-side names never take an official image's name (an operator's nginx:latest stays theirs).
+  for (const c of CATALOG) assert.ok(c.ref.startsWith(CATALOG_PREFIX), c.ref);
+  // Parents are built before their children.
+  const order = IMAGES.map((i) => i.ref);
+  for (const image of IMAGES) {
+    for (const parent of image.parents.filter((p) => order.includes(p))) assert.ok(order.indexOf(parent) < order.indexOf(image.ref), `${parent} before ${image.ref}`);
+  }
+});

@@ -3,10 +3,11 @@
  * that are missing or out of date, in order; skip those whose inputs have not changed;
  * then push the catalog tags whose image changed to the local registry's volume.
  *
- *   node scripts/images.ts [--quiet] [--verbose] [--force[=name,...]]
+ *   node scripts/images.ts [--quiet] [--verbose] [--force[=name,...]] [--no-cache]
  *
  * --force alone rebuilds everything (base included) and re-pushes; --force=nginx only
- * that image; --force=catalog re-pushes every catalog tag.
+ * that image; --force=catalog re-pushes every catalog tag. --force --no-cache is a
+ * cold build (no layer cache, base image included), as on a new machine.
  * Exits 1 with a readable message when no engine answers or a build fails.
  * Other scripts call ensureImages() from ./lib/images.ts directly.
  */
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     quiet: { type: 'boolean', short: 'q', default: false },
     verbose: { type: 'boolean', short: 'v', default: false },
     force: { type: 'string' },
+    'no-cache': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   // `--force` with no value: parseArgs wants a value, so accept it as a boolean below.
@@ -25,14 +27,14 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`usage: node scripts/images.ts [--quiet] [--verbose] [--force[=${['base', ...IMAGES.map((i) => i.name), 'catalog'].join(',')}]]`);
+  console.log(`usage: node scripts/images.ts [--quiet] [--verbose] [--force[=${['base', ...IMAGES.map((i) => i.name), 'catalog'].join(',')}]] [--no-cache]`);
   process.exit(0);
 }
 
 const force = values.force === undefined ? false : values.force === 'all' ? true : values.force.split(',').map((s) => s.trim());
 
 try {
-  await ensureImages({ quiet: values.quiet, verbose: values.verbose, force });
+  await ensureImages({ quiet: values.quiet, verbose: values.verbose, force, noCache: values['no-cache'] });
 } catch (err) {
   if (err instanceof ImagesError) {
     console.error(`[images] error: ${err.message}`);

@@ -365,6 +365,8 @@ export interface EnsureOptions {
   verbose?: boolean;
   /** Rebuild even when current: true for all, or names ('base', 'hello-world', 'nginx', ..., 'sandbox', 'registry'; 'catalog' re-pushes every tag). */
   force?: boolean | string[];
+  /** Build without the engine's layer cache (with force: a cold build, as on a new machine). */
+  noCache?: boolean;
   /** Where progress goes (default: console.log). */
   log?: (line: string) => void;
 }
@@ -450,7 +452,7 @@ export async function ensureImages(options: EnsureOptions = {}): Promise<EnsureR
       }
       const why = !current ? 'missing' : forced(image.name) ? 'forced' : have ? 'inputs changed' : 'not built by Berth';
       say(`${image.name}: building (${why}) ...`);
-      await buildImage(image, hash, hashRef, { say, verbose: options.verbose === true });
+      await buildImage(image, hash, hashRef, { say, verbose: options.verbose === true, noCache: options.noCache === true });
       const built = await inspectImage(image.ref);
       if (!built) throw new ImagesError(`${image.ref} is missing right after its build`);
       if (image.hashTag) await removeOldHashTags(image.ref.split(':')[0]!, hashRef);
@@ -507,7 +509,7 @@ async function buildBase(hash: string): Promise<void> {
   }
 }
 
-async function buildImage(image: BuiltImage, hash: string, hashRef: string, opts: { say: (l: string) => void; verbose: boolean }): Promise<void> {
+async function buildImage(image: BuiltImage, hash: string, hashRef: string, opts: { say: (l: string) => void; verbose: boolean; noCache: boolean }): Promise<void> {
   let context = image.dir;
   let work: string | undefined;
   try {
@@ -529,6 +531,7 @@ async function buildImage(image: BuiltImage, hash: string, hashRef: string, opts
       'org.opencontainers.image.vendor': 'Berth',
     };
     const args = ['build', '--rm', '--force-rm', '-t', image.ref];
+    if (opts.noCache) args.push('--no-cache');
     if (image.hashTag) args.push('-t', hashRef);
     for (const [k, v] of Object.entries(image.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
     for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
