@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { join, relative } from 'node:path';
 import { log, runNode } from './run.ts';
 
-const INPUTS = ['src', 'content', 'astro.config.mjs', 'package-lock.json', 'sandbox-server/src/protocol.ts'];
+const INPUTS = ['src', 'content', 'astro.config.mjs', 'package-lock.json', 'sandbox-server/src/protocol.ts', 'sandbox-server/src/exercises'];
 const STAMP = '.berth-site-hash';
 
 function* files(path: string): Generator<string> {

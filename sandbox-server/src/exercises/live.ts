@@ -224,16 +224,14 @@ export class ExerciseChecker {
     lc.attempt = false;
     const lessons = new Set([...lc.subscribers].flatMap((s) => (s.lesson ? [s.lesson] : [])));
     try {
-      for (const lesson of lessons) {
-        for (const sub of lc.subscribers) if (sub.lesson === lesson) sub.sendMessage(this.stateMessage(learner, lesson, sub.lang, true));
-        await this.runLesson(learner, lc, containerId, lesson, attempt);
-        if (this.closed) return;
-        this.broadcast(learner, lesson);
-      }
+      for (const lesson of lessons) this.broadcast(learner, lesson);
+      for (const lesson of lessons) await this.runLesson(learner, lc, containerId, lesson, attempt);
     } finally {
       lc.running = false;
-      if (lc.again) this.trigger(learner, 'event');
     }
+    if (this.closed) return;
+    for (const lesson of lessons) this.broadcast(learner, lesson);
+    if (lc.again) this.trigger(learner, 'event');
   }
 
   private async runLesson(learner: string, lc: LearnerChecks, containerId: string, lesson: string, attempt: boolean): Promise<void> {

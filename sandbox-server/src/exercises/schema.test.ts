@@ -37,7 +37,7 @@ test('every field of the schema is described', () => {
 
 test('errors name the file, the field and the problem', () => {
   const cases: [string, RegExp][] = [
-    [GOOD.replace('container_exists', 'container_explodes'), /lesson\.yaml:\n\s+exercises\[0\]\.checks\[0\]/],
+    [GOOD.replace('container_exists', 'container_explodes'), /lesson\.yaml:\n\s+exercises\[0\]\.checks\[0\]\.type: .*'container_exists' \| .*'script'/],
     [GOOD.replace('    solution: docker run --name greeter hello-world\n', ''), /exercises\[0\]\.solution/],
     [GOOD.replace('en: [Use docker run]', 'en: []'), /same count/],
     [GOOD.replace('name: greeter', 'name: "bad name"'), /checks\[0\]\.name: no spaces/],

@@ -141,11 +141,13 @@ export const ScriptCheck = z
   })
   .strict();
 
-export const Check = z.union([BuiltinCheck, ScriptCheck]).and(
-  z.object({ feedback: Localized.optional().describe('What to tell the learner when this check fails.') }),
-);
-export type Check = z.infer<typeof Check>;
-
+export type Check = (BuiltinCheck | z.infer<typeof ScriptCheck>) & { feedback?: Localized };
+const feedback = Localized.optional().describe('What to tell the learner when this check fails.');
+/** Any check, with optional feedback; one discriminated union so errors name the allowed types. */
+export const Check = z.discriminatedUnion('type', [
+  ...BuiltinCheck.options.map((option) => option.extend({ feedback })),
+  ScriptCheck.extend({ feedback }),
+] as unknown as [typeof ScriptCheck, typeof ScriptCheck]) as unknown as z.ZodType<Check>;
 export const Exercise = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).describe('Stable id, used by <Exercise id="..."/> in both MDX files and in progress.'),
