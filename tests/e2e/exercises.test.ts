@@ -1,0 +1,88 @@
+/**
+ * Exercises in a real Chromium against a real Berth: typing the solution into the
+ * terminal turns the task green with no click, a reload keeps it green, hints
+ * come from the server one at a time, and the home page shows the progress.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { buildSite } from '../../scripts/lib/site.ts';
+import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { launchChromium } from '../helpers/browser.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+let berth: TestBerth;
+let browser: Browser;
+
+before(async () => {
+  await buildSite(root);
+  berth = await startTestBerth();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await berth?.destroy();
+});
+
+async function typeInTerminal(page: Page, command: string): Promise<void> {
+  await page.locator('berth-terminal .xterm-helper-textarea').focus();
+  await page.keyboard.type(command);
+  await page.keyboard.press('Enter');
+}
+
+test('typing the solution turns the task green without a click, and it stays green after a reload', async () => {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    await page.goto(`${berth.origin}/en/lessons/00-welcome/`);
+    const card = page.locator('[data-exercise="docker-info"]');
+    await card.waitFor();
+    assert.equal(await card.getAttribute('role'), 'group');
+    await page.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
+    await page.locator('[data-exercise="docker-info"][data-status="failing"]').waitFor({ timeout: 15_000 });
+    assert.match(await card.locator('.exercise-status').innerText(), /docker info/i);
+
+    const typed = Date.now();
+    await typeInTerminal(page, 'docker info > /dev/null');
+    await page.locator('[data-exercise="docker-info"][data-status="passed"]').waitFor({ timeout: 15_000 });
+    console.log(`# typed -> green on the page in ${Date.now() - typed} ms`);
+    assert.match(await card.locator('.exercise-status').innerText(), /Storage Driver|rootless|Good/i, 'the success note shows');
+    const other = page.locator('[data-exercise="first-container"]');
+    assert.notEqual(await other.getAttribute('data-status'), 'passed', 'other exercises are not ticked');
+    assert.equal(await page.locator('section#exercises').getAttribute('data-passed'), '1');
+
+    await page.reload();
+    await page.locator('[data-exercise="docker-info"][data-status="passed"]').waitFor({ timeout: 15_000 });
+  } finally {
+    await page.close();
+  }
+});
+
+test('hints come one at a time from the server, and the home page shows the progress', async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${berth.origin}/lessons/00-welcome/`);
+    const card = page.locator('[data-exercise="first-container"]');
+    await card.waitFor();
+    assert.equal(await card.locator('.exercise-hints li').count(), 0, 'no hint in the static page');
+    await page.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
+    const hint = card.locator('button[data-action="hint"]');
+    await hint.click();
+    await card.locator('.exercise-hints li').first().waitFor({ timeout: 10_000 });
+    assert.equal(await card.locator('.exercise-hints li').count(), 1);
+    assert.match(await card.locator('.exercise-hints li').first().innerText(), /--name/);
+    await hint.click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-exercise="first-container"] .exercise-hints li').length === 2);
+
+    await typeInTerminal(page, 'docker info > /dev/null');
+    await page.locator('[data-exercise="docker-info"][data-status="passed"]').waitFor({ timeout: 15_000 });
+    await page.goto(`${berth.origin}/`);
+    const badge = page.locator('.lesson-progress[data-progress-for="00-welcome"]');
+    await page.waitForFunction(() => document.querySelector('.lesson-progress[data-progress-for="00-welcome"]')?.getAttribute('data-state') === 'some');
+    assert.match(await badge.innerText(), /1\s*\/\s*3/);
+  } finally {
+    await context.close();
+  }
+});
