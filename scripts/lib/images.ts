@@ -421,7 +421,7 @@ export async function ensureImages(options: EnsureOptions = {}): Promise<EnsureR
       say(`base ${BASE_IMAGE}: ${ours ? 'present' : 'present (not built by Berth), using it'}`);
       images.push({ name: 'base', ref: BASE_IMAGE, id: base.id, hash: base.labels[INPUT_HASH_LABEL] ?? '', action: 'present', seconds: 0, sizeBytes: base.size });
     } else {
-      say(`base ${BASE_IMAGE}: building with mmdebstrap (missing) ...`);
+      say(`base ${BASE_IMAGE}: building with mmdebstrap (${forced('base') ? 'forced' : 'missing'}) ...`);
       await buildBase(baseHash);
       base = await inspectImage(BASE_IMAGE);
       if (!base) throw new ImagesError(`${BASE_IMAGE} is missing right after docker import`);

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { loadConfig, type Config } from '../../sandbox-server/src/config.ts';
 import { startBerth, createRuntime, type Berth } from '../../sandbox-server/src/server.ts';
 import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
+import { removeRegistry } from '../../sandbox-server/src/registry.ts';
 import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
 
 export interface TestBerth extends Berth {
@@ -55,6 +56,8 @@ export async function startTestBerth(config: Config = testConfig()): Promise<Tes
 /** Removes everything labelled with the instance, whatever state it is in. */
 export async function removeInstance(runtime: DockerRuntime, instance: string): Promise<void> {
   const docker = runtime.docker;
+  // The catalog registry (and cache) first: they sit on the instance's network too.
+  await removeRegistry(docker, instance, { volumes: true }).catch(() => {});
   for (const c of await docker.listContainers({ all: true, filters: labelFilter(instance, 'sandbox') })) {
     await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
   }

@@ -118,7 +118,7 @@ docker run --rm multi`, 300_000);
     assert.match(server.out, /exit (7|28)/, "the Berth server (on 127.0.0.1) is not reachable through the sandbox gateway");
     // Published on the gateway address only, from a read-only mount with a read-only root.
     const bindings = info.HostConfig.PortBindings?.['5000/tcp'] ?? [];
-    assert.deepEqual(bindings.map((b) => b.HostIp), [gateway]);
+    assert.deepEqual(bindings.map((b: { HostIp?: string }) => b.HostIp), [gateway]);
     assert.equal(info.HostConfig.ReadonlyRootfs, true);
     assert.deepEqual(info.Mounts.map((m) => [m.Name, m.RW]), [[CATALOG_VOLUME, false]]);
     assert.equal(info.Config.Labels['org.berth.instance'], berth.config.instance);
