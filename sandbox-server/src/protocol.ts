@@ -61,6 +61,13 @@ export const ClientMessage = z.discriminatedUnion('t', [
   z
     .object({ t: z.literal('solution').describe('Reveal the reference solution (answered by an `exercises` message).'), exercise: exerciseId })
     .strict(),
+  z
+    .object({
+      t: z.literal('quiz').describe('Answers to a quiz: per question, the chosen choice indexes (answered by an `exercises` message).'),
+      quiz: exerciseId,
+      answers: z.array(z.array(z.number().int().min(0).max(9)).max(10)).max(20),
+    })
+    .strict(),
   z.object({ t: z.literal('resize'), cols: dimension, rows: dimension }).strict(),
   z.object({ t: z.literal('pause').describe('The page has too much unrendered output.') }).strict(),
   z.object({ t: z.literal('resume').describe('The page caught up; send output again.') }).strict(),
@@ -121,6 +128,19 @@ export const ExerciseState = z
   .strict();
 export type ExerciseState = z.infer<typeof ExerciseState>;
 
+export const QuizState = z
+  .object({
+    id: exerciseId,
+    passed: z.boolean(),
+    attempts: z.number().int().min(0),
+    /** After an answer: the learner's choices, whether each question was right, and why. */
+    answers: z.array(z.array(z.number().int())).optional(),
+    correct: z.array(z.boolean()).optional(),
+    explanations: z.array(z.string().max(4000)).optional(),
+  })
+  .strict();
+export type QuizState = z.infer<typeof QuizState>;
+
 export const ServerMessage = z.discriminatedUnion('t', [
   z
     .object({
@@ -149,6 +169,7 @@ export const ServerMessage = z.discriminatedUnion('t', [
       /** True while a check run is in flight. */
       checking: z.boolean(),
       items: z.array(ExerciseState),
+      quizzes: z.array(QuizState).default([]),
       /** Graded lessons: the recorded score. */
       score: z.object({ passed: z.number().int(), total: z.number().int() }).strict().optional(),
     })

@@ -181,12 +181,17 @@ export class SandboxManager {
   }
 
   /** Check button, hint and solution requests from a page. */
-  exerciseRequest(learner: string, client: SandboxClient, request: { t: 'check' } | { t: 'hint' | 'solution'; exercise: string }): void {
+  exerciseRequest(
+    learner: string,
+    client: SandboxClient,
+    request: { t: 'check' } | { t: 'hint'; exercise: string } | { t: 'solution'; exercise: string } | { t: 'quiz'; quiz: string; answers: number[][] },
+  ): void {
     const checker = this.opts.checker;
     if (!checker) return;
     if (request.t === 'check') checker.trigger(learner, 'check');
     else if (request.t === 'hint') checker.hint(learner, client, request.exercise);
-    else checker.revealSolution(learner, client, request.exercise);
+    else if (request.t === 'solution') checker.revealSolution(learner, client, request.exercise);
+    else checker.answerQuiz(learner, client, request.quiz, request.answers);
   }
 
   /** A page paused or resumed its output; recompute the shell's flow. */

@@ -118,6 +118,7 @@ export class TerminalServer {
         case 'check':
         case 'hint':
         case 'solution':
+        case 'quiz':
           return manager.exerciseRequest(learner, client, msg);
       }
     });

@@ -2,15 +2,17 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseExerciseFile } from '../../sandbox-server/src/exercises/load.ts';
 
+/** Each lesson's MDX (both languages) places every exercise and quiz of its YAML. */
 export function writeLessons(lessons: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'berth-content-'));
   for (const [slug, yaml] of Object.entries(lessons)) {
     const dir = join(root, 'lessons', slug);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'exercises.yaml'), yaml);
-    const ids = [...yaml.matchAll(/^\s+- id: (\S+)/gm)].map((m) => m[1]);
-    const mdx = ids.map((id) => `<Exercise id="${id}"/>`).join('\n');
+    const file = parseExerciseFile(yaml, `${slug}/exercises.yaml`);
+    const mdx = [...file.exercises.map((e) => `<Exercise id="${e.id}"/>`), ...file.quizzes.map((q) => `<Quiz id="${q.id}"/>`)].join('\n');
     writeFileSync(join(dir, 'ko.mdx'), mdx);
     writeFileSync(join(dir, 'en.mdx'), mdx);
   }

@@ -58,6 +58,21 @@ exercises:
     solution: "true"
 `;
 
+const QUIZ = `
+quizzes:
+  - id: basics
+    title: { ko: 기초, en: Basics }
+    questions:
+      - prompt: { ko: 컨테이너는 무엇을 공유하나요?, en: What do containers share? }
+        choices: [{ ko: 호스트 커널, en: The host kernel }, { ko: 하이퍼바이저, en: A hypervisor }]
+        answer: 0
+        explanation: { ko: 커널을 공유해요, en: They share the kernel }
+      - prompt: { ko: 네임스페이스는?, en: Which are namespaces? }
+        choices: [{ ko: pid, en: pid }, { ko: cgroup, en: cgroup }, { ko: bios, en: bios }]
+        answer: [0, 1]
+        explanation: { ko: pid와 cgroup, en: pid and cgroup }
+`;
+
 function latestExercises(term: TestTerminal): ExercisesMsg | undefined {
   return term.messages.findLast((m): m is ExercisesMsg => m.t === 'exercises');
 }
@@ -68,7 +83,7 @@ async function waitForExercise(term: TestTerminal, id: string, status: string, t
 }
 
 describe('live exercise checks', () => {
-  const content = writeLessons({ '90-practice': PRACTICE, '91-graded': GRADED });
+  const content = writeLessons({ '90-practice': PRACTICE, '91-graded': GRADED, '92-quiz': QUIZ });
   const config = testConfig({ BERTH_CONTENT_DIR: content });
   let berth: TestBerth;
   let cookie: string;
@@ -193,6 +208,27 @@ describe('live exercise checks', () => {
     }
     const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie: g } })).json();
     assert.deepEqual(progress.lessons['91-graded'], { passed: 1, total: 2, graded: true, score: { passed: 1, total: 2 } });
+  });
+
+  test('quizzes are graded by the server, explained, and recorded', async () => {
+    term.close();
+    const q = await newLearner(berth);
+    term = new TestTerminal(berth.origin, { cookie: q, hello: { cols: 100, rows: 30, lesson: '92-quiz', lang: 'en' } });
+    await term.until(() => latestExercises(term) !== undefined, 5000, 'the exercises message');
+    const before = latestExercises(term)!.quizzes[0]!;
+    assert.deepEqual(before, { id: 'basics', passed: false, attempts: 0 }, 'nothing about the answers before answering');
+    term.control({ t: 'quiz', quiz: 'basics', answers: [[0], [0]] });
+    await term.until(() => latestExercises(term)!.quizzes[0]!.attempts === 1, 5000, 'a graded answer');
+    let state = latestExercises(term)!.quizzes[0]!;
+    assert.equal(state.passed, false);
+    assert.deepEqual(state.correct, [true, false]);
+    assert.deepEqual(state.explanations, ['They share the kernel', 'pid and cgroup']);
+    term.control({ t: 'quiz', quiz: 'basics', answers: [[0], [1, 0]] });
+    await term.until(() => latestExercises(term)!.quizzes[0]!.passed, 5000, 'a pass');
+    state = latestExercises(term)!.quizzes[0]!;
+    assert.equal(state.attempts, 2);
+    const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie: q } })).json();
+    assert.deepEqual(progress.lessons['92-quiz'], { passed: 1, total: 1, graded: false });
   });
 
   test('resetting progress needs our Origin', async () => {

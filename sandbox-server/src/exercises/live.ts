@@ -6,14 +6,14 @@
  * progress go back to every page showing the lesson.
  */
 import { createHash } from 'node:crypto';
-import type { ExerciseState, ServerMessage } from '../protocol.ts';
+import type { ExerciseState, QuizState, ServerMessage } from '../protocol.ts';
 import type { SandboxRuntime } from '../runtime/types.ts';
 import type { Store } from '../store.ts';
 import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
 import { CHECK_TIMEOUT_S, buildRunScript, parseRunOutput, type CheckPlan } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
-import type { Exercise, ExerciseFile, Lang } from './schema.ts';
+import type { Exercise, ExerciseFile, Lang, Quiz } from './schema.ts';
 
 export type Trigger = 'attach' | 'event' | 'prompt' | 'check';
 
@@ -37,6 +37,20 @@ interface LiveResult {
 interface LessonLive {
   results: Map<string, LiveResult>;
   checkedSetup: boolean;
+  /** The learner's last answers per quiz (shown again after a reload). */
+  quizAnswers: Map<string, number[][]>;
+}
+
+/** Progress rows for quizzes share the exercise table under this prefix. */
+export const quizKey = (id: string) => `quiz:${id}`;
+
+/** Per question: are the chosen indexes exactly the right ones? */
+export function gradeQuiz(quiz: Quiz, answers: number[][]): boolean[] {
+  return quiz.questions.map((q, i) => {
+    const right = (Array.isArray(q.answer) ? q.answer : [q.answer]).slice().sort();
+    const chosen = [...new Set(answers[i] ?? [])].sort();
+    return right.length === chosen.length && right.every((r, j) => r === chosen[j]);
+  });
 }
 
 class LearnerChecks {
@@ -158,6 +172,20 @@ export class ExerciseChecker {
     this.broadcast(learner, sub.lesson!);
   }
 
+  /** Grades a quiz (recorded: attempts, first pass) and sends the results with explanations. */
+  answerQuiz(learner: string, sub: ExerciseSubscriber, quizId: string, answers: number[][]): void {
+    const file = sub.lesson ? this.opts.lessons.get(sub.lesson) : undefined;
+    const quiz = file?.quizzes.find((q) => q.id === quizId);
+    if (!file || !quiz) return;
+    const correct = gradeQuiz(quiz, answers);
+    const { store } = this.opts;
+    store.addAttempt(learner, sub.lesson!, quizKey(quizId));
+    if (correct.every(Boolean)) store.markPassed(learner, sub.lesson!, quizKey(quizId));
+    this.lessonLive(this.learner(learner), sub.lesson!).quizAnswers.set(quizId, answers.slice(0, quiz.questions.length));
+    if (file.graded) this.recordScore(learner, sub.lesson!, file);
+    this.broadcast(learner, sub.lesson!);
+  }
+
   /** Runs a lesson's checks once, outside live checking (the lesson verifier uses this). */
   async evaluateOnce(containerId: string, lesson: string, exercises: Exercise[], withSetup: boolean): Promise<{ exercise: string; passed: boolean; checks: boolean[]; feedback: string[] }[]> {
     const plan: CheckPlan = { exercises };
@@ -236,11 +264,8 @@ export class ExerciseChecker {
 
   private async runLesson(learner: string, lc: LearnerChecks, containerId: string, lesson: string, attempt: boolean): Promise<void> {
     const file = this.opts.lessons.get(lesson)!;
-    let live = lc.lessons.get(lesson);
-    if (!live) {
-      live = { results: new Map(), checkedSetup: false };
-      lc.lessons.set(lesson, live);
-    }
+    if (file.exercises.length === 0) return;
+    const live = this.lessonLive(lc, lesson);
     const plan: CheckPlan = { exercises: file.exercises };
     if (!live.checkedSetup) plan.setup = this.setupFor(lesson, file.exercises);
     const began = Date.now();
@@ -273,14 +298,27 @@ export class ExerciseChecker {
           },
         };
       }
-      live!.results.set(exercise.id, outcome);
+      live.results.set(exercise.id, outcome);
       if (outcome.status === 'passed') store.markPassed(learner, lesson, exercise.id);
       else if (attempt) store.addAttempt(learner, lesson, exercise.id);
     });
-    if (file.graded) {
-      const passed = store.progress(learner, lesson).filter((r) => r.firstPassedAt !== null).length;
-      store.recordScore(learner, lesson, passed, file.exercises.length);
+    if (file.graded) this.recordScore(learner, lesson, file);
+  }
+
+  private lessonLive(lc: LearnerChecks, lesson: string): LessonLive {
+    let live = lc.lessons.get(lesson);
+    if (!live) {
+      live = { results: new Map(), checkedSetup: false, quizAnswers: new Map() };
+      lc.lessons.set(lesson, live);
     }
+    return live;
+  }
+
+  /** Graded lessons: passed exercises and quizzes over all of them. */
+  private recordScore(learner: string, lesson: string, file: ExerciseFile): void {
+    const ids = new Set([...file.exercises.map((e) => e.id), ...file.quizzes.map((q) => quizKey(q.id))]);
+    const passed = this.opts.store.progress(learner, lesson).filter((r) => ids.has(r.exercise) && r.firstPassedAt !== null).length;
+    this.opts.store.recordScore(learner, lesson, passed, ids.size);
   }
 
   private broadcast(learner: string, lesson: string): void {
@@ -292,9 +330,26 @@ export class ExerciseChecker {
   private stateMessage(learner: string, lesson: string, lang: Lang, checking: boolean): ServerMessage {
     const file = this.opts.lessons.get(lesson)!;
     const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang));
-    const msg: ServerMessage = { t: 'exercises', lesson, graded: file.graded, checking, items };
-    if (file.graded) msg.score = { passed: items.filter((i) => i.status === 'passed').length, total: items.length };
+    const quizzes = file.quizzes.map((quiz) => this.quizState(learner, lesson, file, quiz, lang));
+    const msg: ServerMessage = { t: 'exercises', lesson, graded: file.graded, checking, items, quizzes };
+    if (file.graded) {
+      const passed = items.filter((i) => i.status === 'passed').length + quizzes.filter((q) => q.passed).length;
+      msg.score = { passed, total: items.length + quizzes.length };
+    }
     return msg;
+  }
+
+  private quizState(learner: string, lesson: string, file: ExerciseFile, quiz: Quiz, lang: Lang): QuizState {
+    const row = this.opts.store.progress(learner, lesson).find((r) => r.exercise === quizKey(quiz.id));
+    const state: QuizState = { id: quiz.id, passed: row?.firstPassedAt != null, attempts: row?.attempts ?? 0 };
+    const answers = this.learners.get(learner)?.lessons.get(lesson)?.quizAnswers.get(quiz.id);
+    if (answers) {
+      state.answers = answers;
+      state.correct = gradeQuiz(quiz, answers);
+      // A graded quiz says whether each answer was right, not why (that would give it away).
+      if (!file.graded) state.explanations = quiz.questions.map((q) => q.explanation[lang]);
+    }
+    return state;
   }
 
   private exerciseState(learner: string, lesson: string, file: ExerciseFile, exercise: Exercise, lang: Lang): ExerciseState {

@@ -36,9 +36,9 @@ export function parseExerciseFile(textContent: string, file: string): ExerciseFi
   return result.data;
 }
 
-/** Ids named by `<Exercise id="..."/>` in an MDX text, in order. */
-export function exerciseIdsInMdx(mdx: string): string[] {
-  return [...mdx.matchAll(/<Exercise\s+[^>]*?\bid=["']([^"']+)["']/g)].map((m) => m[1]!);
+/** Ids named by `<Exercise id="..."/>` (or another component) in an MDX text, in order. */
+export function exerciseIdsInMdx(mdx: string, component: 'Exercise' | 'Quiz' = 'Exercise'): string[] {
+  return [...mdx.matchAll(new RegExp(`<${component}\\s+[^>]*?\\bid=["']([^"']+)["']`, 'g'))].map((m) => m[1]!);
 }
 
 /**
@@ -47,18 +47,23 @@ export function exerciseIdsInMdx(mdx: string): string[] {
  */
 export function crossCheckLesson(dir: string, file: ExerciseFile | undefined, mdxByLang: Partial<Record<Lang, string>>): string[] {
   const problems: string[] = [];
-  const known = new Set(file?.exercises.map((e) => e.id) ?? []);
+  const kinds = [
+    { component: 'Exercise', noun: 'exercise', known: new Set(file?.exercises.map((e) => e.id) ?? []) },
+    { component: 'Quiz', noun: 'quiz', known: new Set(file?.quizzes.map((q) => q.id) ?? []) },
+  ] as const;
   for (const lang of LANGS) {
     const mdx = mdxByLang[lang];
     if (mdx === undefined) continue;
-    const used = exerciseIdsInMdx(mdx);
-    for (const id of used) {
-      if (!known.has(id)) {
-        problems.push(`${join(dir, `${lang}.mdx`)}: <Exercise id="${id}"/> names no exercise in ${join(dir, EXERCISE_FILE)}${file ? ` (known: ${[...known].join(', ')})` : ' (the file is missing)'}`);
+    for (const { component, noun, known } of kinds) {
+      const used = exerciseIdsInMdx(mdx, component);
+      for (const id of used) {
+        if (!known.has(id)) {
+          problems.push(`${join(dir, `${lang}.mdx`)}: <${component} id="${id}"/> names no ${noun} in ${join(dir, EXERCISE_FILE)}${file ? ` (known: ${[...known].join(', ') || 'none'})` : ' (the file is missing)'}`);
+        }
       }
-    }
-    for (const id of known) {
-      if (!used.includes(id)) problems.push(`${join(dir, `${lang}.mdx`)}: exercise "${id}" is never placed; add <Exercise id="${id}"/>`);
+      for (const id of known) {
+        if (!used.includes(id)) problems.push(`${join(dir, `${lang}.mdx`)}: ${noun} "${id}" is never placed; add <${component} id="${id}"/>`);
+      }
     }
   }
   return problems;

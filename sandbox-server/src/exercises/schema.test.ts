@@ -57,7 +57,7 @@ test('errors name the file, the field and the problem', () => {
 
 test('duplicate ids are refused', () => {
   const twice = GOOD + GOOD.split('exercises:\n')[1]!;
-  assert.throws(() => parseExerciseFile(twice, 'x.yaml'), /duplicate exercise id "run-hello"/);
+  assert.throws(() => parseExerciseFile(twice, 'x.yaml'), /duplicate id "run-hello"/);
 });
 
 test('MDX cross-check: unknown ids and exercises missing from a language', () => {
@@ -92,4 +92,25 @@ test('loading a content tree reports every broken lesson at once', () => {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('quizzes: answers must point at a choice; MDX must place them', () => {
+  const quiz = `
+quizzes:
+  - id: kernel
+    title: { ko: 커널, en: Kernel }
+    questions:
+      - prompt: { ko: 질문, en: Question }
+        choices: [{ ko: 가, en: a }, { ko: 나, en: b }]
+        answer: 1
+        explanation: { ko: 설명, en: Because }
+`;
+  const file = parseExerciseFile(quiz, 'q.yaml');
+  assert.equal(file.quizzes[0]!.questions[0]!.answer, 1);
+  assert.deepEqual(file.exercises, []);
+  assert.throws(() => parseExerciseFile(quiz.replace('answer: 1', 'answer: 2'), 'q.yaml'), /questions\[0\]\.answer: answer points past/);
+  assert.throws(() => parseExerciseFile(quiz.replace('answer: 1', 'answer: [0, 5]'), 'q.yaml'), /answer points past/);
+  assert.throws(() => parseExerciseFile('quizzes: []\n', 'q.yaml'), /at least one exercise or quiz/);
+  assert.deepEqual(crossCheckLesson('l', file, { ko: '<Quiz id="kernel"/>', en: '<Quiz id="kernel" />' }), []);
+  assert.match(crossCheckLesson('l', file, { ko: '<Quiz id="kernal"/>', en: '<Quiz id="kernel"/>' }).join('\n'), /<Quiz id="kernal"\/> names no quiz/);
 });

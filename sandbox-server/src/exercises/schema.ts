@@ -166,6 +166,31 @@ export const Exercise = z
   .strict();
 export type Exercise = z.infer<typeof Exercise>;
 
+export const QuizQuestion = z
+  .object({
+    prompt: Localized.describe('The question.'),
+    choices: z.array(Localized).min(2).max(6).describe('The choices, shown in this order.'),
+    answer: z
+      .union([z.number().int().min(0), z.array(z.number().int().min(0)).min(1)])
+      .describe('Index of the correct choice, or a list of indexes when several are correct (checkboxes).'),
+    explanation: Localized.describe('Why the answer is right; shown after the learner answers.'),
+  })
+  .strict()
+  .refine((q) => (Array.isArray(q.answer) ? q.answer : [q.answer]).every((a) => a < q.choices.length), {
+    message: 'answer points past the last choice',
+    path: ['answer'],
+  });
+export type QuizQuestion = z.infer<typeof QuizQuestion>;
+
+export const Quiz = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).describe('Stable id, used by <Quiz id="..."/> in both MDX files and in progress.'),
+    title: Localized.describe('What the quiz is about.'),
+    questions: z.array(QuizQuestion).min(1).max(20).describe('Checked by the server; answers never reach the page before it replies.'),
+  })
+  .strict();
+export type Quiz = z.infer<typeof Quiz>;
+
 export const ExerciseFile = z
   .object({
     graded: z.boolean().default(false).describe('Graded: no hints or solutions; the result is recorded as a score.'),
@@ -176,14 +201,18 @@ export const ExerciseFile = z
       .max(20)
       .default(2)
       .describe('The solution can be revealed after this many hints used or failed attempts.'),
-    exercises: z.array(Exercise).min(1).max(30).describe('The lesson\'s exercises, in the order the page lists them.'),
+    exercises: z.array(Exercise).max(30).default([]).describe('The lesson\'s exercises, in the order the page lists them.'),
+    quizzes: z.array(Quiz).max(10).default([]).describe('Multiple-choice quizzes, checked by the server.'),
   })
   .strict()
   .superRefine((file, ctx) => {
+    if (file.exercises.length + file.quizzes.length === 0) ctx.addIssue({ code: 'custom', path: ['exercises'], message: 'a lesson file needs at least one exercise or quiz' });
     const seen = new Set<string>();
-    file.exercises.forEach((e, i) => {
-      if (seen.has(e.id)) ctx.addIssue({ code: 'custom', path: ['exercises', i, 'id'], message: `duplicate exercise id "${e.id}"` });
-      seen.add(e.id);
-    });
+    const unique = (id: string, path: (string | number)[]) => {
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', path, message: `duplicate id "${id}"` });
+      seen.add(id);
+    };
+    file.exercises.forEach((e, i) => unique(e.id, ['exercises', i, 'id']));
+    file.quizzes.forEach((q, i) => unique(q.id, ['quizzes', i, 'id']));
   });
 export type ExerciseFile = z.infer<typeof ExerciseFile>;
