@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
+import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
+import { startToolRuntime } from './tool-runtime.ts';
 import { waitForEngine } from '../../sandbox-server/src/runtime/ready.ts';
 import { ExerciseChecker } from '../../sandbox-server/src/exercises/live.ts';
 import type { Exercise, ExerciseFile } from '../../sandbox-server/src/exercises/schema.ts';
-import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
 import { Store } from '../../sandbox-server/src/store.ts';
 
 export interface VerifyRow {
@@ -89,14 +89,12 @@ async function verifyExercise(runtime: DockerRuntime, checker: ExerciseChecker, 
 }
 
 export async function verifyLessons(opts: VerifyOptions): Promise<VerifyRow[]> {
-  const instance = `verify-${randomBytes(4).toString('hex')}`;
-  const runtime = new DockerRuntime({ instance, image: opts.image, limits: { memoryBytes: 1536 * 1024 ** 2, cpus: 1, pids: 1024 } });
+  const { runtime, close } = await startToolRuntime('verify', opts.image);
   const store = new Store(':memory:');
   const checker = new ExerciseChecker({ runtime, store, log: pino({ level: 'silent' }), lessons: opts.lessons });
   const jobs = [...opts.lessons].flatMap(([lesson, file]) => file.exercises.map((exercise) => ({ lesson, exercise })));
   const rows: VerifyRow[] = new Array(jobs.length);
   try {
-    await runtime.prepare();
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) {
@@ -110,8 +108,7 @@ export async function verifyLessons(opts: VerifyOptions): Promise<VerifyRow[]> {
   } finally {
     checker.close();
     store.close();
-    const docker = runtime.docker;
-    for (const n of await docker.listNetworks({ filters: labelFilter(instance, 'network') })) await docker.getNetwork(n.Id).remove().catch(() => {});
+    await close();
   }
   return rows;
 }
