@@ -10,15 +10,15 @@ import pino from 'pino';
 import { ExerciseChecker } from '../../sandbox-server/src/exercises/live.ts';
 import { BuiltinCheck, type Check, type Exercise } from '../../sandbox-server/src/exercises/schema.ts';
 import { waitForEngine } from '../../sandbox-server/src/runtime/ready.ts';
-import { createRuntime } from '../../sandbox-server/src/server.ts';
 import { Store } from '../../sandbox-server/src/store.ts';
-import { removeInstance, testConfig } from '../helpers/berth.ts';
+import { testConfig } from '../helpers/berth.ts';
+import { startToolRuntime, type ToolRuntime } from '../../scripts/lib/tool-runtime.ts';
 
-const config = testConfig();
-const runtime = createRuntime(config);
+const image = testConfig().sandboxImage;
 const store = new Store(':memory:');
-const checker = new ExerciseChecker({ runtime, store, log: pino({ level: 'silent' }), lessons: new Map() });
 const learner = randomBytes(16).toString('hex');
+let tool: ToolRuntime;
+let checker: ExerciseChecker;
 let id = '';
 
 // The state every "holds" case below describes; the "fails" cases differ by one detail.
@@ -103,7 +103,9 @@ const asExercises = (checks: Check[]): Exercise[] =>
   checks.map((check, i) => ({ id: `c${i}`, title: { ko: 'ㄱ', en: 'c' }, checks: [check], hints: { ko: [], en: [] }, solution: 'true' }));
 
 before(async () => {
-  await runtime.prepare();
+  tool = await startToolRuntime('helpers', image);
+  const { runtime } = tool;
+  checker = new ExerciseChecker({ runtime, store, log: pino({ level: 'silent' }), lessons: new Map() });
   const info = await runtime.create(learner);
   id = info.id;
   await runtime.start(id);
@@ -114,9 +116,10 @@ before(async () => {
   await runtime.exec(id, ['bash', '-c', 'echo "docker ps -a" >> ~/.bash_history'], 5000);
 });
 after(async () => {
-  checker.close();
+  checker?.close();
   store.close();
-  await removeInstance(runtime, config.instance);
+  await tool?.runtime.destroy(learner).catch(() => {});
+  await tool?.close();
 });
 
 test('a sample of every helper type is covered both ways', () => {
