@@ -10,7 +10,7 @@ import type { Logger } from './log.ts';
 import { TERMINAL_PATH } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
 import { DockerRuntime } from './runtime/docker.ts';
-import { startRegistry, type Registry } from './registry.ts';
+import type { Registry } from './registry.ts';
 import { SandboxManager } from './sandboxes.ts';
 import { Store } from './store.ts';
 import { missingSandboxCapabilities } from './capabilities.ts';
@@ -38,24 +38,16 @@ export function createRuntime(config: Config): DockerRuntime {
     instance: config.instance,
     image: config.sandboxImage,
     limits: { memoryBytes: config.sandboxMemory, cpus: config.sandboxCpus, pids: config.sandboxPids },
+    registry: config.registry === 'on' ? { port: config.registryPort, upstream: config.registryUpstream } : false,
   });
 }
 
 /** Prepares the engine, reconciles sandboxes, and listens. */
 export async function startBerth(config: Config, log: Logger, runtime: SandboxRuntime = createRuntime(config)): Promise<Berth> {
   await runtime.prepare();
-  let registry: Registry | undefined;
-  if (config.registry === 'on' && runtime instanceof DockerRuntime) {
-    registry = await startRegistry({
-      docker: runtime.docker,
-      instance: config.instance,
-      network: runtime.networkName,
-      port: config.registryPort,
-      upstream: config.registryUpstream,
-    });
-    runtime.registryMirrors = registry.mirrors;
-    log.info({ mirrors: registry.mirrors }, 'catalog registry ready');
-  }
+  // DockerRuntime.prepare() also started the catalog registry sandboxes pull from.
+  const registry = runtime instanceof DockerRuntime ? runtime.registry : undefined;
+  if (registry) log.info({ mirrors: registry.mirrors }, 'catalog registry ready');
   const missingCaps = missingSandboxCapabilities();
   if (missingCaps.length) {
     // Only a warning: a server in a container does not see the engine host's set.
@@ -128,7 +120,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       terminals.close();
       checker.close();
       await manager.shutdown();
-      await registry?.close().catch((err: unknown) => log.warn({ err }, 'could not remove the catalog registry'));
+      if (runtime instanceof DockerRuntime) await runtime.close().catch((err: unknown) => log.warn({ err }, 'could not remove the catalog registry'));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

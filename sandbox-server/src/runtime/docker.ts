@@ -8,6 +8,7 @@ import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
+import { startRegistry, type Registry } from '../registry.ts';
 
 export const SANDBOX_USER = 'learner';
 export const SANDBOX_HOME = '/home/learner';
@@ -22,6 +23,12 @@ export interface DockerRuntimeOptions {
   image: string;
   limits: SandboxLimits;
   docker?: Docker;
+  /**
+   * The catalog registry every sandbox uses as its Docker Hub mirror, started by
+   * prepare() (default: on, port 5000, no pull-through upstream); false: none.
+   * Whoever calls prepare() calls close() when done (it removes the registry container).
+   */
+  registry?: { port: number; upstream: string } | false;
 }
 
 export class DockerRuntime implements SandboxRuntime {
@@ -35,12 +42,16 @@ export class DockerRuntime implements SandboxRuntime {
    * startBerth once the catalog registry answers (sandbox-server/src/registry.ts).
    */
   registryMirrors: string[] = [];
+  /** The running catalog registry, once prepare() has started it. */
+  registry: Registry | undefined;
+  private readonly registryOptions: { port: number; upstream: string } | false;
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Docker();
     this.instance = opts.instance;
     this.image = opts.image;
     this.limits = opts.limits;
+    this.registryOptions = opts.registry ?? { port: 5000, upstream: '' };
   }
 
   get networkName(): string {
@@ -76,6 +87,17 @@ export class DockerRuntime implements SandboxRuntime {
         Options: { 'com.docker.network.bridge.enable_icc': 'false' },
       });
     }
+    if (this.registryOptions !== false) {
+      this.registry = await startRegistry({ docker: this.docker, instance: this.instance, network: this.networkName, ...this.registryOptions });
+      this.registryMirrors = this.registry.mirrors;
+    }
+  }
+
+  /** Removes what prepare() started beside the sandboxes (the catalog registry); sandboxes stay. */
+  async close(): Promise<void> {
+    const registry = this.registry;
+    this.registry = undefined;
+    await registry?.close();
   }
 
   async ping(): Promise<boolean> {
