@@ -21,12 +21,16 @@ export const EXERCISES_EVENT = 'berth:exercises';
 
 /**
  * Dispatched (bubbling) by an exercise card's Check / Hint / Show solution
- * button; the panel forwards it to the server and sets `detail.result`
- * (`sent`, or `offline` when the socket is not open; unset: no panel).
+ * button or a quiz's Submit button; the panel forwards it to the server and
+ * sets `detail.result` (`sent`, or `offline` when the socket is not open;
+ * unset: no panel).
  */
 export const EXERCISE_ACTION_EVENT = 'berth:exercise-action';
 export interface ExerciseActionDetail {
-  action: 'check' | 'hint' | 'solution';
+  action: 'check' | 'hint' | 'solution' | 'quiz';
+  /** The exercise (hint, solution) or the quiz (quiz). */
   exercise?: string;
+  /** `quiz`: per question, the chosen choice indexes. */
+  answers?: number[][];
   result?: 'sent' | 'offline';
 }

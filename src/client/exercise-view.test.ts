@@ -76,6 +76,18 @@ test('tally counts passed exercises the page shows', () => {
   assert.equal(badgeText({ passed: 0, total: 0 }), '0/0');
 });
 
+test('tally counts passed quizzes like exercises', () => {
+  const items: ExerciseState[] = [{ ...base, id: 'a', status: 'passed' }];
+  const quizzes = [
+    { id: 'q1', passed: true, attempts: 2 },
+    { id: 'q2', passed: false, attempts: 1, answers: [[0]], correct: [true] },
+    { id: 'other', passed: true, attempts: 1 },
+  ];
+  assert.deepEqual(tally(['a', 'b'], items, ['q1', 'q2'], quizzes), { passed: 2, total: 4 });
+  assert.deepEqual(tally([], undefined, ['q1'], quizzes), { passed: 1, total: 1 });
+  assert.deepEqual(tally(['a'], items, ['q1'], undefined), { passed: 1, total: 2 });
+});
+
 test('which message answers a pressed button', () => {
   const check = pendingAction('check', { ...base, attempts: 1 });
   assert.equal(answers(check, { ...base, attempts: 1 }, true), false, 'a live run still in flight, press not counted yet');

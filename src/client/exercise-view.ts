@@ -2,7 +2,7 @@
  * What an exercise card shows for a state from the server: pure decisions,
  * tested under `node --test`; src/client/exercises.ts applies them to the DOM.
  */
-import type { ExerciseState, ExerciseStatus } from '../../sandbox-server/src/protocol.ts';
+import type { ExerciseState, ExerciseStatus, QuizState } from '../../sandbox-server/src/protocol.ts';
 import type { Strings } from '../i18n/strings.ts';
 
 /** The icon beside each status: shape and text carry it, not colour alone. */
@@ -83,10 +83,22 @@ export interface Tally {
   total: number;
 }
 
-/** Passed / total over the exercises the page shows (by id), from the server's items. */
-export function tally(ids: readonly string[], items: readonly ExerciseState[] | undefined): Tally {
+/**
+ * Passed / total over the exercises and quizzes the page shows (by id), from
+ * the server's items and quiz states (a quiz counts once it was passed).
+ */
+export function tally(
+  ids: readonly string[],
+  items: readonly ExerciseState[] | undefined,
+  quizIds: readonly string[] = [],
+  quizzes: readonly QuizState[] | undefined = [],
+): Tally {
   const passed = new Set((items ?? []).filter((i) => i.status === 'passed').map((i) => i.id));
-  return { passed: ids.filter((id) => passed.has(id)).length, total: ids.length };
+  const passedQuizzes = new Set((quizzes ?? []).filter((q) => q.passed).map((q) => q.id));
+  return {
+    passed: ids.filter((id) => passed.has(id)).length + quizIds.filter((id) => passedQuizzes.has(id)).length,
+    total: ids.length + quizIds.length,
+  };
 }
 
 /** Short progress text for a badge: "✓ 3/3" when all done, "2/3" otherwise. */

@@ -9,15 +9,17 @@
  * elements built here, never parsed HTML.
  *
  * Progress displays: any `[data-exercise-progress]` element on the page gets
- * the lesson's tally: `[data-progress-text]` children get "2/3", `progress`
- * elements get value/max, and `[data-exercise-item=<id>]` list items get
- * `data-status` and a status word in `.item-status`.
+ * the lesson's tally over its exercises and quizzes (src/client/quiz.ts draws
+ * the quizzes themselves): `[data-progress-text]` children get "2/3", `progress`
+ * elements get value/max, and `[data-exercise-item=<id>]` / `[data-quiz-item=<id>]`
+ * list items get `data-status` and a status word in `.item-status`.
  */
-import type { ExerciseState } from '../../sandbox-server/src/protocol.ts';
+import type { ExerciseState, QuizState } from '../../sandbox-server/src/protocol.ts';
 import type { ExercisesMessage } from './terminal-session.ts';
 import { EXERCISES_EVENT, EXERCISE_ACTION_EVENT, type ExerciseActionDetail } from './events.ts';
 import { STATUS_ICON, answers, badgeText, cardView, pendingAction, tally, type PendingAction, type Tally } from './exercise-view.ts';
 import { PROGRESS_URL, parseProgress } from './progress-view.ts';
+import { QUIZ_ICON, quizStatus } from './quiz-view.ts';
 import { splitInlineCode } from '../lessons/inline-code.ts';
 import { summarizeCommand } from '../lessons/code-meta.ts';
 import { isLang, t, type Strings } from '../i18n/strings.ts';
@@ -133,7 +135,7 @@ class ExerciseCard {
     }
   }
 
-  #send(action: ExerciseActionDetail['action']): void {
+  #send(action: PendingAction['action']): void {
     const detail: ExerciseActionDetail = action === 'check' ? { action } : { action, exercise: this.id };
     this.el.dispatchEvent(new CustomEvent(EXERCISE_ACTION_EVENT, { bubbles: true, detail }));
     if (detail.result !== 'sent') {
@@ -258,7 +260,13 @@ class ExerciseCard {
   }
 }
 
-function renderTally(root: ParentNode, counts: Tally, items: readonly ExerciseState[] | undefined, s: Strings): void {
+function renderTally(
+  root: ParentNode,
+  counts: Tally,
+  items: readonly ExerciseState[] | undefined,
+  quizzes: readonly QuizState[] | undefined,
+  s: Strings,
+): void {
   root.querySelectorAll<HTMLElement>('[data-exercise-progress]').forEach((box) => {
     box.hidden = false;
     box.dataset.passed = String(counts.passed);
@@ -281,6 +289,12 @@ function renderTally(root: ParentNode, counts: Tally, items: readonly ExerciseSt
       setText(li.querySelector<HTMLElement>('.item-icon'), STATUS_ICON[status]);
       setText(li.querySelector<HTMLElement>('.item-status'), s.exercise.status[status]);
     });
+    box.querySelectorAll<HTMLElement>('[data-quiz-item]').forEach((li) => {
+      const status = quizStatus(quizzes?.find((q) => q.id === li.dataset.quizItem));
+      li.dataset.status = status;
+      setText(li.querySelector<HTMLElement>('.item-icon'), QUIZ_ICON[status]);
+      setText(li.querySelector<HTMLElement>('.item-status'), s.quiz.status[status]);
+    });
   });
 }
 
@@ -289,6 +303,7 @@ export function initExercises(): void {
   const s = t(isLang(lang) ? lang : 'ko');
   const cards = [...document.querySelectorAll<HTMLElement>('[data-exercise]')].map((el) => new ExerciseCard(el, s));
   const ids = cards.map((c) => c.id);
+  const quizIds = [...document.querySelectorAll<HTMLElement>('[data-quiz]')].map((el) => el.dataset.quiz ?? '');
   const lesson = document.querySelector<HTMLElement>('[data-lesson]')?.dataset.lesson;
   let live = false;
 
@@ -297,18 +312,19 @@ export function initExercises(): void {
     if (!msg || (lesson && msg.lesson !== lesson)) return;
     live = true;
     for (const card of cards) card.update(msg.items.find((i) => i.id === card.id), msg.checking);
-    renderTally(document, tally(ids, msg.items), msg.items, s);
+    renderTally(document, tally(ids, msg.items, quizIds, msg.quizzes), msg.items, msg.quizzes, s);
   });
 
-  if (!lesson || ids.length === 0) return;
-  renderTally(document, tally(ids, []), undefined, s);
+  const total = ids.length + quizIds.length;
+  if (!lesson || total === 0) return;
+  renderTally(document, tally(ids, [], quizIds, []), undefined, undefined, s);
   // Until the socket reports, show the recorded count for this lesson.
   void fetch(PROGRESS_URL, { credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' })
     .then((res) => (res.ok ? res.json() : null))
     .then((body) => {
       const p = parseProgress(body)?.[lesson];
       if (live || !p) return;
-      renderTally(document, { passed: Math.min(p.passed, ids.length), total: ids.length }, undefined, s);
+      renderTally(document, { passed: Math.min(p.passed, total), total }, undefined, undefined, s);
     })
     .catch(() => {});
 }

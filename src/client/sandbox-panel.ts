@@ -213,7 +213,7 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   };
   document.addEventListener(RUN_EVENT, onRun);
 
-  // Exercise cards: their buttons ask, the server's `exercises` messages answer.
+  // Exercise cards and quizzes: their buttons ask, the server's `exercises` messages answer.
   const onExerciseAction = (ev: Event) => {
     const detail = (ev as CustomEvent<ExerciseActionDetail>).detail;
     if (!detail) return;
@@ -221,6 +221,7 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     if (detail.action === 'check') sent = session.check();
     else if (detail.exercise && detail.action === 'hint') sent = session.hint(detail.exercise);
     else if (detail.exercise && detail.action === 'solution') sent = session.solution(detail.exercise);
+    else if (detail.exercise && detail.action === 'quiz' && detail.answers) sent = session.quiz(detail.exercise, detail.answers);
     detail.result = sent ? 'sent' : 'offline';
   };
   document.addEventListener(EXERCISE_ACTION_EVENT, onExerciseAction);

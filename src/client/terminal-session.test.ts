@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TerminalSession, chunkBytes, type SessionTerminal } from './terminal-session.ts';
-import { CLIENT_HIGH_WATER_BYTES, CloseCode } from '../../sandbox-server/src/protocol.ts';
+import { CLIENT_HIGH_WATER_BYTES, CloseCode, parseClientMessage } from '../../sandbox-server/src/protocol.ts';
 
 type Listener<T> = (v: T) => void;
 function emitter<T>() {
@@ -252,7 +252,7 @@ test('big input is split below the frame limit', () => {
   assert.equal(parts.reduce((n, p) => n + p.length, 0), 100_000);
 });
 
-test('lesson pages say which lesson and language; exercise messages reach listeners; check/hint/solution go out', async () => {
+test('lesson pages say which lesson and language; exercise messages reach listeners; check/hint/solution/quiz go out', async () => {
   FakeSocket.all = [];
   const t = fakeTerminal();
   const session = new TerminalSession(t.term, {
@@ -285,7 +285,14 @@ test('lesson pages say which lesson and language; exercise messages reach listen
   assert.equal(session.check(), true);
   assert.equal(session.hint('first'), true);
   assert.equal(session.solution('first'), true);
-  assert.deepEqual(ws.json().slice(1), [{ t: 'check' }, { t: 'hint', exercise: 'first' }, { t: 'solution', exercise: 'first' }]);
+  assert.equal(session.quiz('basics', [[1], [0, 2]]), true);
+  assert.deepEqual(ws.json().slice(1), [
+    { t: 'check' },
+    { t: 'hint', exercise: 'first' },
+    { t: 'solution', exercise: 'first' },
+    { t: 'quiz', quiz: 'basics', answers: [[1], [0, 2]] },
+  ]);
+  for (const m of ws.json().slice(1)) assert.ok(parseClientMessage(JSON.stringify(m)).ok, `the server accepts ${JSON.stringify(m)}`);
   ws.drop(1006);
   assert.equal(session.check(), false, 'nothing is sent on a closed socket');
   session.dispose();

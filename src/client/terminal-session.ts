@@ -211,6 +211,11 @@ export class TerminalSession {
     return this.#sendControl({ t: 'solution', exercise });
   }
 
+  /** Send the answers to quiz `quiz` (per question, the chosen choice indexes); the answer is an `exercises` message. */
+  quiz(quiz: string, answers: number[][]): boolean {
+    return this.#sendControl({ t: 'quiz', quiz, answers });
+  }
+
   start(): void {
     void this.#connect();
   }

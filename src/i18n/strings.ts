@@ -137,6 +137,26 @@ const ko = {
     attempts: (n: number) => `${n}번 확인했어요`,
     toolbarLabel: (passed: number, total: number) => `연습 문제 ${total}개 중 ${passed}개 완료`,
   },
+  // quizzes (src/components/lesson/Quiz.astro, src/client/quiz.ts)
+  quiz: {
+    number: (n: number) => `퀴즈 ${n}`,
+    multiple: '알맞은 것을 모두 고르세요.',
+    submit: '제출하기',
+    needAll: '모든 문제에 답을 고르면 제출할 수 있어요.',
+    correct: '맞았어요',
+    wrong: '틀렸어요',
+    explanation: '해설:',
+    score: (right: number, total: number) => `${right}/${total} 맞았어요`,
+    allCorrect: (total: number) => `${total}문제 모두 맞았어요. 퀴즈를 통과했어요!`,
+    tryAgain: '답을 바꿔서 다시 제출해 보세요.',
+    passedBefore: '이미 통과한 퀴즈예요.',
+    attempts: (n: number) => `${n}번 제출했어요`,
+    status: {
+      pending: '아직 풀지 않았어요',
+      passed: '통과했어요',
+      failing: '틀린 문제가 있어요',
+    },
+  },
   // progress (home page, lesson header)
   progress: {
     heading: '내 학습 기록',
@@ -282,6 +302,25 @@ const en: Strings = {
     noAnswer: 'The server did not answer. Try again in a moment.',
     attempts: (n: number) => (n === 1 ? 'Checked once' : `Checked ${n} times`),
     toolbarLabel: (passed: number, total: number) => `${passed} of ${total} exercises done`,
+  },
+  quiz: {
+    number: (n: number) => `Quiz ${n}`,
+    multiple: 'Choose all that apply.',
+    submit: 'Submit',
+    needAll: 'Answer every question to submit.',
+    correct: 'Correct',
+    wrong: 'Incorrect',
+    explanation: 'Explanation:',
+    score: (right: number, total: number) => `${right} of ${total} correct`,
+    allCorrect: (total: number) => (total === 1 ? 'Correct. Quiz passed!' : `All ${total} correct. Quiz passed!`),
+    tryAgain: 'Change your answers and submit again.',
+    passedBefore: 'You have passed this quiz.',
+    attempts: (n: number) => (n === 1 ? 'Submitted once' : `Submitted ${n} times`),
+    status: {
+      pending: 'Not answered yet',
+      passed: 'Passed',
+      failing: 'Some answers are wrong',
+    },
   },
   progress: {
     heading: 'Your progress',

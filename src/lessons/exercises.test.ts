@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exerciseTotals, lessonExerciseInfo, lessonSlugFromPath, validateLessonExercises } from './exercises.ts';
+import { exerciseTotals, lessonExerciseInfo, lessonSlugFromPath, lessonTasks, validateLessonExercises } from './exercises.ts';
 
 const YAML = `
 exercises:
@@ -48,11 +48,55 @@ test('a valid lesson: titles per language, hint counts, totals; no hint or solut
         { id: 'first', number: 1, title: 'First task', hintsTotal: 2 },
         { id: 'second', number: 2, title: 'Second task', hintsTotal: 0 },
       ],
+      quizzes: [],
     });
     assert.equal(lessonExerciseInfo(files, '01-a', 'ko').exercises[0]!.title, '첫 과제');
     assert.doesNotMatch(JSON.stringify(en), /Hint one|docker run/);
-    assert.deepEqual(lessonExerciseInfo(files, '02-b', 'ko'), { slug: '02-b', graded: false, exercises: [] });
+    assert.deepEqual(lessonExerciseInfo(files, '02-b', 'ko'), { slug: '02-b', graded: false, exercises: [], quizzes: [] });
     assert.deepEqual(exerciseTotals(root), { '01-a': { total: 2, graded: false } });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const QUIZ_YAML = `
+quizzes:
+  - id: basics
+    title: { ko: 기본 퀴즈, en: Basics quiz }
+    questions:
+      - prompt: { ko: 이미지는?, en: What is an image? }
+        choices:
+          - { ko: 틀, en: A template }
+          - { ko: 프로세스, en: A process }
+        answer: 0
+        explanation: { ko: SECRET-KO 이미지는 틀이에요, en: SECRET-EN an image is a template }
+      - prompt: { ko: 맞는 것을 모두, en: 'Pick all that are true: \`docker ps\`' }
+        choices: [{ ko: 가, en: A }, { ko: 나, en: B }, { ko: 다, en: C }]
+        answer: [2]
+        explanation: { ko: SECRET-KO2, en: SECRET-EN2 }
+`;
+
+test('quizzes: prompts, choices and single/multiple per language; never answers or explanations; counted in totals', () => {
+  const mdx = both + '\n<Quiz id="basics" />\n';
+  const root = tree({ '01-a/exercises.yaml': YAML + QUIZ_YAML, '01-a/ko.mdx': mdx, '01-a/en.mdx': mdx });
+  try {
+    const files = validateLessonExercises(root);
+    const en = lessonExerciseInfo(files, '01-a', 'en');
+    assert.deepEqual(en.quizzes, [
+      {
+        id: 'basics',
+        number: 1,
+        title: 'Basics quiz',
+        questions: [
+          { prompt: 'What is an image?', choices: ['A template', 'A process'], multiple: false },
+          { prompt: 'Pick all that are true: `docker ps`', choices: ['A', 'B', 'C'], multiple: true },
+        ],
+      },
+    ]);
+    assert.equal(lessonExerciseInfo(files, '01-a', 'ko').quizzes[0]!.questions[0]!.choices[1], '프로세스');
+    const text = JSON.stringify([en, lessonExerciseInfo(files, '01-a', 'ko')]);
+    assert.doesNotMatch(text, /SECRET|answer|explanation/);
+    assert.deepEqual(exerciseTotals(root), { '01-a': { total: 3, graded: false } });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -111,4 +155,19 @@ test('lesson slug from a page path', () => {
   assert.equal(lessonSlugFromPath('/en/lessons/03-images'), '03-images');
   assert.equal(lessonSlugFromPath('/en/lessons/03-images/index.html'), '03-images');
   assert.equal(lessonSlugFromPath('/en/'), undefined);
+});
+
+test('lesson tasks follow the order the MDX places them in', () => {
+  const info = {
+    slug: 'x',
+    graded: false,
+    exercises: [
+      { id: 'a', number: 1, title: 'A', hintsTotal: 0 },
+      { id: 'b', number: 2, title: 'B', hintsTotal: 0 },
+    ],
+    quizzes: [{ id: 'a', number: 1, title: 'Quiz A', questions: [] }],
+  };
+  const mdx = 'text\n<Exercise id="b" />\n<Quiz id="a"/>\n<Exercise  id=\'a\' />';
+  assert.deepEqual(lessonTasks(info, mdx).map((t) => `${t.kind}:${t.id}`), ['exercise:b', 'quiz:a', 'exercise:a']);
+  assert.deepEqual(lessonTasks(info).map((t) => `${t.kind}:${t.id}`), ['exercise:a', 'exercise:b', 'quiz:a'], 'no text: file order');
 });

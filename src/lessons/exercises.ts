@@ -7,8 +7,10 @@
  * `<Exercise id>` and the lesson and home pages read titles and counts here.
  *
  * Only what the static page may show leaves this module: ids, titles in one
- * language, whether the lesson is graded and how many hints exist. Hints and
- * solutions never reach the static HTML (the server reveals them and records it).
+ * language, whether the lesson is graded and how many hints exist; for quizzes,
+ * the prompts and choices and whether a question takes several answers. Hints,
+ * solutions, quiz answers and explanations never reach the static HTML (the
+ * server reveals them and records it).
  *
  * No astro:* imports, so it runs under plain `node --test`.
  */
@@ -28,10 +30,28 @@ export interface ExerciseInfo {
   hintsTotal: number;
 }
 
+/** One quiz question as the page shows it before answering: never which choices are right. */
+export interface QuizQuestionInfo {
+  prompt: string;
+  choices: string[];
+  /** Several choices may be right (checkboxes); otherwise exactly one (radio buttons). */
+  multiple: boolean;
+}
+
+/** What a lesson page shows about one quiz before the server says more. */
+export interface QuizInfo {
+  id: string;
+  /** 1-based position among the lesson's quizzes. */
+  number: number;
+  title: string;
+  questions: QuizQuestionInfo[];
+}
+
 export interface LessonExerciseInfo {
   slug: string;
   graded: boolean;
   exercises: ExerciseInfo[];
+  quizzes: QuizInfo[];
 }
 
 /**
@@ -50,7 +70,7 @@ export function validateLessonExercises(root: string): Map<string, ExerciseFile>
 /** The page-safe summary of one lesson's exercises in `lang` (empty when it has none). */
 export function lessonExerciseInfo(files: Map<string, ExerciseFile>, slug: string, lang: Lang): LessonExerciseInfo {
   const file = files.get(slug);
-  if (!file) return { slug, graded: false, exercises: [] };
+  if (!file) return { slug, graded: false, exercises: [], quizzes: [] };
   return {
     slug,
     graded: file.graded,
@@ -60,6 +80,17 @@ export function lessonExerciseInfo(files: Map<string, ExerciseFile>, slug: strin
       title: e.title[lang],
       hintsTotal: file.graded ? 0 : e.hints[lang].length,
     })),
+    // Field by field, so a new field in the schema (an answer, an explanation) cannot slip through.
+    quizzes: file.quizzes.map((q, i) => ({
+      id: q.id,
+      number: i + 1,
+      title: q.title[lang],
+      questions: q.questions.map((question) => ({
+        prompt: question.prompt[lang],
+        choices: question.choices.map((c) => c[lang]),
+        multiple: Array.isArray(question.answer),
+      })),
+    })),
   };
 }
 
@@ -68,14 +99,40 @@ export function loadLessonExerciseInfo(slug: string, lang: Lang, root = process.
   return lessonExerciseInfo(validateLessonExercises(root), slug, lang);
 }
 
-/** Every lesson's exercise count: `{ slug: total }`, for the home page. */
+/**
+ * Every lesson's task count (exercises and quizzes, as the server's
+ * /api/progress counts them): `{ slug: total }`, for the home page.
+ */
 export function exerciseTotals(root = process.cwd()): Record<string, { total: number; graded: boolean }> {
   const out: Record<string, { total: number; graded: boolean }> = {};
-  for (const [slug, file] of validateLessonExercises(root)) out[slug] = { total: file.exercises.length, graded: file.graded };
+  for (const [slug, file] of validateLessonExercises(root)) out[slug] = { total: file.exercises.length + file.quizzes.length, graded: file.graded };
   return out;
 }
 
 /** The lesson folder a page URL belongs to: `/en/lessons/00-welcome/` -> `00-welcome`. */
 export function lessonSlugFromPath(pathname: string): string | undefined {
   return /\/lessons\/([^/]+)\/?(?:index\.html)?$/.exec(pathname)?.[1];
+}
+
+/** A task in a lesson's list: an exercise card or a quiz. */
+export type LessonTask = ({ kind: 'exercise' } & ExerciseInfo) | ({ kind: 'quiz' } & QuizInfo);
+
+/**
+ * The lesson's exercises and quizzes in the order the MDX places them
+ * (`<Exercise id>` / `<Quiz id>`); anything not found in the text goes last,
+ * exercises before quizzes.
+ */
+export function lessonTasks(info: LessonExerciseInfo, mdx = ''): LessonTask[] {
+  const at = new Map<string, number>();
+  for (const m of mdx.matchAll(/<(Exercise|Quiz)\s+[^>]*?\bid=["']([^"']+)["']/g)) {
+    const key = `${m[1] === 'Quiz' ? 'quiz' : 'exercise'}:${m[2]}`;
+    if (!at.has(key)) at.set(key, m.index);
+  }
+  const tasks: LessonTask[] = [
+    ...info.exercises.map((e) => ({ kind: 'exercise' as const, ...e })),
+    ...info.quizzes.map((q) => ({ kind: 'quiz' as const, ...q })),
+  ];
+  const pos = (task: LessonTask) => at.get(`${task.kind}:${task.id}`) ?? Number.MAX_SAFE_INTEGER;
+  // Array.prototype.sort is stable: unplaced tasks keep their file order.
+  return tasks.sort((a, b) => pos(a) - pos(b));
 }
