@@ -18,7 +18,7 @@ test('learners persist across reopening the store, and migrations run once', () 
     const b = new Store(path);
     assert.equal(b.hasLearner('h1'), true);
     const applied = b.db.prepare('SELECT COUNT(*) AS n FROM migrations').get() as { n: number };
-    assert.equal(applied.n, 2);
+    assert.equal(applied.n, 3);
     const mode = b.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
     assert.equal(mode.journal_mode, 'wal');
     b.close();
@@ -38,6 +38,9 @@ test('progress: first pass kept, attempts and hints counted, reset clears', () =
   assert.equal(store.useHint('L', 'les', 'ex2', 2), 2, 'capped at the number of hints');
   store.revealSolution('L', 'les', 'ex2');
   store.recordScore('L', 'final', 2, 3);
+  store.saveQuizAnswers('L', 'les', 'q', [[0], [1, 2]]);
+  store.saveQuizAnswers('L', 'les', 'q', [[1], [2]]);
+  assert.deepEqual(store.quizAnswers('L', 'les', 'q'), [[1], [2]]);
   const rows = store.progress('L');
   assert.deepEqual(rows.map((r) => [r.exercise, r.firstPassedAt, r.attempts, r.hintsUsed, r.solutionRevealedAt !== null]), [
     ['ex', 1000, 0, 0, false],
@@ -48,5 +51,6 @@ test('progress: first pass kept, attempts and hints counted, reset clears', () =
   store.resetProgress('L');
   assert.deepEqual(store.progress('L'), []);
   assert.deepEqual(store.scores('L'), []);
+  assert.equal(store.quizAnswers('L', 'les', 'q'), undefined);
   store.close();
 });

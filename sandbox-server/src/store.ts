@@ -31,6 +31,14 @@ const MIGRATIONS: string[] = [
      recorded_at INTEGER NOT NULL,
      PRIMARY KEY (learner, lesson)
    ) STRICT`,
+  `CREATE TABLE quiz_answers (
+     learner TEXT NOT NULL,
+     lesson TEXT NOT NULL,
+     quiz TEXT NOT NULL,
+     answers TEXT NOT NULL,
+     answered_at INTEGER NOT NULL,
+     PRIMARY KEY (learner, lesson, quiz)
+   ) STRICT`,
 ];
 
 export interface ProgressRow {
@@ -140,7 +148,25 @@ export class Store {
       .all(learner) as unknown as ScoreRow[];
   }
 
+  /** The learner's last answers to a quiz (per question, the chosen indexes). */
+  saveQuizAnswers(learner: string, lesson: string, quiz: string, answers: number[][]): void {
+    this.db
+      .prepare(
+        `INSERT INTO quiz_answers (learner, lesson, quiz, answers, answered_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (learner, lesson, quiz) DO UPDATE SET answers = excluded.answers, answered_at = excluded.answered_at`,
+      )
+      .run(learner, lesson, quiz, JSON.stringify(answers), Date.now());
+  }
+
+  quizAnswers(learner: string, lesson: string, quiz: string): number[][] | undefined {
+    const row = this.db.prepare('SELECT answers FROM quiz_answers WHERE learner = ? AND lesson = ? AND quiz = ?').get(learner, lesson, quiz) as
+      | { answers: string }
+      | undefined;
+    return row ? (JSON.parse(row.answers) as number[][]) : undefined;
+  }
+
   resetProgress(learner: string): void {
+    this.db.prepare('DELETE FROM quiz_answers WHERE learner = ?').run(learner);
     this.db.prepare('DELETE FROM progress WHERE learner = ?').run(learner);
     this.db.prepare('DELETE FROM scores WHERE learner = ?').run(learner);
   }

@@ -37,8 +37,6 @@ interface LiveResult {
 interface LessonLive {
   results: Map<string, LiveResult>;
   checkedSetup: boolean;
-  /** The learner's last answers per quiz (shown again after a reload). */
-  quizAnswers: Map<string, number[][]>;
 }
 
 /** Progress rows for quizzes share the exercise table under this prefix. */
@@ -181,7 +179,7 @@ export class ExerciseChecker {
     const { store } = this.opts;
     store.addAttempt(learner, sub.lesson!, quizKey(quizId));
     if (correct.every(Boolean)) store.markPassed(learner, sub.lesson!, quizKey(quizId));
-    this.lessonLive(this.learner(learner), sub.lesson!).quizAnswers.set(quizId, answers.slice(0, quiz.questions.length));
+    store.saveQuizAnswers(learner, sub.lesson!, quizId, answers.slice(0, quiz.questions.length));
     if (file.graded) this.recordScore(learner, sub.lesson!, file);
     this.broadcast(learner, sub.lesson!);
   }
@@ -308,7 +306,7 @@ export class ExerciseChecker {
   private lessonLive(lc: LearnerChecks, lesson: string): LessonLive {
     let live = lc.lessons.get(lesson);
     if (!live) {
-      live = { results: new Map(), checkedSetup: false, quizAnswers: new Map() };
+      live = { results: new Map(), checkedSetup: false };
       lc.lessons.set(lesson, live);
     }
     return live;
@@ -342,7 +340,7 @@ export class ExerciseChecker {
   private quizState(learner: string, lesson: string, file: ExerciseFile, quiz: Quiz, lang: Lang): QuizState {
     const row = this.opts.store.progress(learner, lesson).find((r) => r.exercise === quizKey(quiz.id));
     const state: QuizState = { id: quiz.id, passed: row?.firstPassedAt != null, attempts: row?.attempts ?? 0 };
-    const answers = this.learners.get(learner)?.lessons.get(lesson)?.quizAnswers.get(quiz.id);
+    const answers = this.opts.store.quizAnswers(learner, lesson, quiz.id);
     if (answers) {
       state.answers = answers;
       state.correct = gradeQuiz(quiz, answers);
