@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { ExerciseState, QuizState, ServerMessage } from '../protocol.ts';
 import type { SandboxRuntime } from '../runtime/types.ts';
-import type { Store } from '../store.ts';
+import type { ProgressRow, Store } from '../store.ts';
 import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
 import { CHECK_TIMEOUT_S, buildRunScript, parseRunOutput, type CheckPlan } from './compile.ts';
@@ -164,7 +164,8 @@ export class ExerciseChecker {
   revealSolution(learner: string, sub: ExerciseSubscriber, exerciseId: string): void {
     const found = this.find(sub.lesson, exerciseId);
     if (!found || found.file.graded) return;
-    const state = this.exerciseState(learner, sub.lesson!, found.file, found.exercise, sub.lang);
+    const rows = this.progressRows(learner, sub.lesson!);
+    const state = this.exerciseState(learner, sub.lesson!, found.file, found.exercise, sub.lang, rows);
     if (!state.canRevealSolution) return;
     this.opts.store.revealSolution(learner, sub.lesson!, exerciseId);
     this.broadcast(learner, sub.lesson!);
@@ -327,8 +328,9 @@ export class ExerciseChecker {
 
   private stateMessage(learner: string, lesson: string, lang: Lang, checking: boolean): ServerMessage {
     const file = this.opts.lessons.get(lesson)!;
-    const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang));
-    const quizzes = file.quizzes.map((quiz) => this.quizState(learner, lesson, file, quiz, lang));
+    const rows = this.progressRows(learner, lesson);
+    const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang, rows));
+    const quizzes = file.quizzes.map((quiz) => this.quizState(learner, lesson, file, quiz, lang, rows));
     const msg: ServerMessage = { t: 'exercises', lesson, graded: file.graded, checking, items, quizzes };
     if (file.graded) {
       const passed = items.filter((i) => i.status === 'passed').length + quizzes.filter((q) => q.passed).length;
@@ -337,8 +339,13 @@ export class ExerciseChecker {
     return msg;
   }
 
-  private quizState(learner: string, lesson: string, file: ExerciseFile, quiz: Quiz, lang: Lang): QuizState {
-    const row = this.opts.store.progress(learner, lesson).find((r) => r.exercise === quizKey(quiz.id));
+  /** The learner's progress rows of one lesson, by exercise (or quiz key). */
+  private progressRows(learner: string, lesson: string): Map<string, ProgressRow> {
+    return new Map(this.opts.store.progress(learner, lesson).map((r) => [r.exercise, r]));
+  }
+
+  private quizState(learner: string, lesson: string, file: ExerciseFile, quiz: Quiz, lang: Lang, rows: Map<string, ProgressRow>): QuizState {
+    const row = rows.get(quizKey(quiz.id));
     const state: QuizState = { id: quiz.id, passed: row?.firstPassedAt != null, attempts: row?.attempts ?? 0 };
     const answers = this.opts.store.quizAnswers(learner, lesson, quiz.id);
     if (answers) {
@@ -350,8 +357,15 @@ export class ExerciseChecker {
     return state;
   }
 
-  private exerciseState(learner: string, lesson: string, file: ExerciseFile, exercise: Exercise, lang: Lang): ExerciseState {
-    const row = this.opts.store.progress(learner, lesson).find((r) => r.exercise === exercise.id);
+  private exerciseState(
+    learner: string,
+    lesson: string,
+    file: ExerciseFile,
+    exercise: Exercise,
+    lang: Lang,
+    rows: Map<string, ProgressRow>,
+  ): ExerciseState {
+    const row = rows.get(exercise.id);
     const live = this.learners.get(learner)?.lessons.get(lesson)?.results.get(exercise.id);
     const passed = row?.firstPassedAt != null;
     const status = passed ? 'passed' : (live?.status ?? 'pending');
