@@ -5,26 +5,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { buildSite } from '../../scripts/lib/site.ts';
-import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import type { TestBerth } from '../helpers/berth.ts';
+import { startE2E, type E2E } from '../helpers/browser.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let berth: TestBerth;
 let browser: Browser;
-
+let e2e: E2E | undefined;
 before(async () => {
-  await buildSite(root);
-  berth = await startTestBerth();
-  browser = await launchChromium();
+  e2e = await startE2E();
+  ({ berth, browser } = e2e);
 });
-after(async () => {
-  await browser?.close();
-  await berth?.destroy();
-});
+after(() => e2e?.close());
 
 async function typeInTerminal(page: Page, command: string): Promise<void> {
   await page.locator('berth-terminal .xterm-helper-textarea').focus();

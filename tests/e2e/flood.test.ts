@@ -4,28 +4,21 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { buildSite } from '../../scripts/lib/site.ts';
-import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import type { TestBerth } from '../helpers/berth.ts';
+import { startE2E, type E2E } from '../helpers/browser.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Big enough that an unbounded queue would show (the heap grows ~45 MB whatever the size, 30 to 200 MB tried).
 const FLOOD_MB = Number(process.env.FLOOD_MB ?? 100);
 
 let berth: TestBerth;
 let browser: Browser;
+let e2e: E2E | undefined;
 before(async () => {
-  await buildSite(root);
-  berth = await startTestBerth();
-  browser = await launchChromium(['--enable-precise-memory-info']);
+  e2e = await startE2E(['--enable-precise-memory-info']);
+  ({ berth, browser } = e2e);
 });
-after(async () => {
-  await browser?.close();
-  await berth?.destroy();
-});
+after(() => e2e?.close());
 
 test(`printing ${FLOOD_MB} MB keeps the page's heap bounded and the terminal responsive`, async () => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -5,14 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { buildSite } from '../../scripts/lib/site.ts';
-import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import type { TestBerth } from '../helpers/berth.ts';
+import { startE2E, type E2E } from '../helpers/browser.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROMPT = /learner@berth:\S*\$/;
 
 async function screenText(page: Page): Promise<string> {
@@ -33,16 +29,12 @@ async function waitForScreen(page: Page, pattern: RegExp, timeoutMs: number): Pr
 describe('lesson page with a live terminal', () => {
   let berth: TestBerth;
   let browser: Browser;
-
+  let e2e: E2E | undefined;
   before(async () => {
-    await buildSite(root);
-    berth = await startTestBerth();
-    browser = await launchChromium();
+    e2e = await startE2E();
+    ({ berth, browser } = e2e);
   });
-  after(async () => {
-    await browser?.close();
-    await berth?.destroy();
-  });
+  after(() => e2e?.close());
 
   for (const lang of ['ko', 'en'] as const) {
     test(`${lang}: Run on docker version shows the sandbox engine's server version, and a reload replays it`, async () => {
