@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { waitForEngine } from '../../sandbox-server/src/runtime/ready.ts';
 import { startToolRuntime } from './tool-runtime.ts';
+import { PROMPT_MARKER } from '../../sandbox-server/src/terminal.ts';
 import type { Shell } from '../../sandbox-server/src/runtime/types.ts';
 
 export interface Block {
@@ -87,7 +88,11 @@ export async function runLessonBlocks(mdxPath: string, image: string): Promise<B
       for (const line of block.code.split('\n')) driver.type(`${line}\r`);
       if (block.interactive) {
         await new Promise((r) => setTimeout(r, 2500));
+        const beforeExit = driver.mark();
         driver.type('exit\r');
+        // Back in the sandbox's own bash once it prints its prompt marker again;
+        // typed earlier, the marker below would be swallowed by the program.
+        await driver.waitFor(new RegExp(PROMPT_MARKER.toString().replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')), beforeExit, 30_000).catch(() => {});
       }
       driver.type(`echo "__block_${nonce}""_$?__"\r`);
       let exitCode: number | null = null;
