@@ -135,7 +135,8 @@ const ko = {
     offline: '샌드박스에 연결되면 다시 눌러 주세요.',
     noAnswer: '서버가 답하지 않았어요. 잠시 뒤에 다시 눌러 주세요.',
     attempts: (n: number) => `${n}번 확인했어요`,
-    toolbarLabel: (passed: number, total: number) => `연습 문제 ${total}개 중 ${passed}개 완료`,
+    // Starts with the visible text ("연습 문제 1/3"), as accessible names should.
+    toolbarLabel: (passed: number, total: number) => `연습 문제 ${passed}/${total}: ${total}개 중 ${passed}개 완료`,
   },
   // quizzes (src/components/lesson/Quiz.astro, src/client/quiz.ts)
   quiz: {
@@ -195,7 +196,7 @@ const en: Strings = {
   recap: 'Recap',
   skipToContent: 'Skip to content',
   languageSwitch: '한국어',
-  languageSwitchLabel: '이 페이지를 한국어로 보기',
+  languageSwitchLabel: '한국어: 이 페이지를 한국어로 보기',
   homeLink: 'All lessons',
   nav: 'Site',
   prevLesson: 'Previous lesson',
@@ -301,7 +302,7 @@ const en: Strings = {
     offline: 'Not connected to your sandbox yet. Try again once it is ready.',
     noAnswer: 'The server did not answer. Try again in a moment.',
     attempts: (n: number) => (n === 1 ? 'Checked once' : `Checked ${n} times`),
-    toolbarLabel: (passed: number, total: number) => `${passed} of ${total} exercises done`,
+    toolbarLabel: (passed: number, total: number) => `Exercises ${passed}/${total}: ${passed} of ${total} done`,
   },
   quiz: {
     number: (n: number) => `Quiz ${n}`,
