@@ -207,8 +207,9 @@ class ExerciseCard {
     if (detail) {
       if (detail.textContent !== detailText) {
         detail.textContent = '';
-        if (v.detail?.kind === 'success') appendRich(detail, detailText);
-        else detail.textContent = detailText; // may hold sandbox text: plain text only
+        // Feedback may hold sandbox text: appendRich only ever sets textContent
+        // (backtick runs become <code> elements), so nothing is parsed as HTML.
+        appendRich(detail, detailText);
       }
       detail.hidden = !detailText;
       detail.dataset.kind = v.detail?.kind ?? '';
