@@ -114,6 +114,30 @@ export function lessonSlugFromPath(pathname: string): string | undefined {
   return /\/lessons\/([^/]+)\/?(?:index\.html)?$/.exec(pathname)?.[1];
 }
 
+/**
+ * What an <Exercise>/<Quiz> component renders from: its lesson's info in the page's
+ * language and the item named by `id`. Throws, naming the MDX file, when the page is
+ * not a lesson or the id names nothing.
+ */
+export function placedItem<K extends 'exercises' | 'quizzes'>(
+  pathname: string,
+  lang: Lang,
+  kind: K,
+  id: string,
+): { info: LessonExerciseInfo; item: LessonExerciseInfo[K][number] } {
+  const component = kind === 'exercises' ? 'Exercise' : 'Quiz';
+  const slug = lessonSlugFromPath(pathname);
+  if (!slug) throw new Error(`<${component} id="${id}"/> is only for lesson pages (this page is ${pathname})`);
+  const info = loadLessonExerciseInfo(slug, lang);
+  const items: LessonExerciseInfo[K] = info[kind];
+  const item = items.find((i) => i.id === id);
+  if (!item) {
+    const known = items.map((i) => i.id).join(', ') || 'none';
+    throw new Error(`content/lessons/${slug}/${lang}.mdx: <${component} id="${id}"/> names no ${kind === 'exercises' ? 'exercise' : 'quiz'} in content/lessons/${slug}/exercises.yaml (known: ${known})`);
+  }
+  return { info, item: item as LessonExerciseInfo[K][number] };
+}
+
 /** A task in a lesson's list: an exercise card or a quiz. */
 export type LessonTask = ({ kind: 'exercise' } & ExerciseInfo) | ({ kind: 'quiz' } & QuizInfo);
 
