@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { waitForEngine } from '../../sandbox-server/src/runtime/ready.ts';
 import { startToolRuntime } from './tool-runtime.ts';
-import { PROMPT_MARKER } from '../../sandbox-server/src/terminal.ts';
-import type { Shell } from '../../sandbox-server/src/runtime/types.ts';
+import { ShellDriver } from './shell-driver.ts';
 
 export interface Block {
   code: string;
@@ -44,33 +43,6 @@ export function runnableBlocks(mdx: string): Block[] {
 
 const BLOCK_TIMEOUT_MS = 180_000;
 
-class ShellDriver {
-  private output = '';
-  private readonly shell: Shell;
-  constructor(shell: Shell) {
-    this.shell = shell;
-    shell.stream.on('data', (d: Buffer) => (this.output += d.toString('utf8')));
-  }
-  type(text: string): void {
-    this.shell.stream.write(text);
-  }
-  mark(): number {
-    return this.output.length;
-  }
-  async waitFor(re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.output.slice(from));
-      if (m) return m;
-      if (Date.now() > deadline) throw new Error(`timed out; output: ${this.output.slice(-600)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  since(from: number): string {
-    return this.output.slice(from);
-  }
-}
-
 /** Runs every runnable block of one MDX file in one fresh sandbox. */
 export async function runLessonBlocks(mdxPath: string, image: string): Promise<BlockResult[]> {
   const blocks = runnableBlocks(readFileSync(mdxPath, 'utf8'));
@@ -82,28 +54,16 @@ export async function runLessonBlocks(mdxPath: string, image: string): Promise<B
     await runtime.start(info.id);
     await waitForEngine(runtime, info.id, learner, 90_000);
     const driver = new ShellDriver(await runtime.openShell(info.id, 160, 50));
-    for (const [i, block] of blocks.entries()) {
-      const nonce = `${randomBytes(4).toString('hex')}_${i}`;
-      const from = driver.mark();
-      for (const line of block.code.split('\n')) driver.type(`${line}\r`);
-      if (block.interactive) {
-        await new Promise((r) => setTimeout(r, 2500));
-        const beforeExit = driver.mark();
-        driver.type('exit\r');
-        // Back in the sandbox's own bash once it prints its prompt marker again;
-        // typed earlier, the marker below would be swallowed by the program.
-        await driver.waitFor(new RegExp(PROMPT_MARKER.toString().replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')), beforeExit, 30_000).catch(() => {});
-      }
-      driver.type(`echo "__block_${nonce}""_$?__"\r`);
+    for (const block of blocks) {
       let exitCode: number | null = null;
+      let output: string;
       try {
-        const m = await driver.waitFor(new RegExp(`__block_${nonce}_(\\d+)__`), from, BLOCK_TIMEOUT_MS);
-        exitCode = Number(m[1]);
+        ({ exitCode, output } = await driver.run(block.code, { timeoutMs: BLOCK_TIMEOUT_MS, interactive: block.interactive }));
       } catch {
-        driver.type('\x03'); // a hung block: interrupt it so the next one can run
+        output = driver.tail(1500); // a hung block, interrupted so the next one can run
       }
       const ok = exitCode !== null && (block.expectFail ? exitCode !== 0 : exitCode === 0);
-      results.push({ ...block, exitCode, ok, output: driver.since(from).slice(-1500) });
+      results.push({ ...block, exitCode, ok, output: output.slice(-1500) });
     }
   } finally {
     await runtime.destroy(learner).catch(() => {});

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
 import { startToolRuntime } from './tool-runtime.ts';
+import { ShellDriver } from './shell-driver.ts';
 import { waitForEngine } from '../../sandbox-server/src/runtime/ready.ts';
 import { ExerciseChecker } from '../../sandbox-server/src/exercises/live.ts';
 import type { Exercise, ExerciseFile } from '../../sandbox-server/src/exercises/schema.ts';
@@ -35,32 +36,7 @@ export interface VerifyOptions {
 
 const SOLUTION_TIMEOUT_MS = 180_000;
 
-/** Types a script into an interactive login shell and waits for it to finish; returns $?. */
-async function typeIntoShell(runtime: DockerRuntime, id: string, script: string): Promise<number | null> {
-  const shell = await runtime.openShell(id, 200, 50);
-  const nonce = randomBytes(6).toString('hex');
-  let output = '';
-  try {
-    return await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the solution did not finish within ${SOLUTION_TIMEOUT_MS / 1000} s; output: ${output.slice(-500)}`)), SOLUTION_TIMEOUT_MS);
-      shell.stream.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        const m = new RegExp(`__verify_${nonce}_(\\d+)__`).exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-      for (const line of script.trimEnd().split('\n')) shell.stream.write(`${line}\r`);
-      // The quotes split the marker so the echoed command line never matches.
-      shell.stream.write(`echo "__verify_${nonce}""_$?__"\r`);
-    });
-  } finally {
-    shell.stream.destroy();
-  }
-}
-
-async function verifyExercise(runtime: DockerRuntime, checker: ExerciseChecker, image: string, lesson: string, exercise: Exercise): Promise<VerifyRow> {
+async function verifyExercise(runtime: DockerRuntime, checker: ExerciseChecker, lesson: string, exercise: Exercise): Promise<VerifyRow> {
   const began = Date.now();
   const learner = randomBytes(16).toString('hex');
   const row: VerifyRow = { lesson, exercise: exercise.id, ok: false, passedBefore: [], failedAfter: [], solutionExit: null, seconds: 0 };
@@ -73,7 +49,12 @@ async function verifyExercise(runtime: DockerRuntime, checker: ExerciseChecker, 
     const [before] = await checker.evaluateOnce(info.id, lesson, [exercise], true);
     row.passedBefore = before!.checks.flatMap((passed, c) => (passed ? [describe(c)] : []));
 
-    row.solutionExit = await typeIntoShell(runtime, info.id, exercise.solution);
+    const shell = new ShellDriver(await runtime.openShell(info.id, 200, 50));
+    try {
+      row.solutionExit = (await shell.run(exercise.solution, { timeoutMs: SOLUTION_TIMEOUT_MS })).exitCode;
+    } finally {
+      shell.close();
+    }
 
     const [after] = await checker.evaluateOnce(info.id, lesson, [exercise], false);
     row.failedAfter = after!.checks.flatMap((passed, c) => (passed ? [] : [`${describe(c)} (${after!.feedback[c]})`]));
@@ -84,7 +65,6 @@ async function verifyExercise(runtime: DockerRuntime, checker: ExerciseChecker, 
     await runtime.destroy(learner).catch(() => {});
     row.seconds = (Date.now() - began) / 1000;
   }
-  void image;
   return row;
 }
 
@@ -100,7 +80,7 @@ export async function verifyLessons(opts: VerifyOptions): Promise<VerifyRow[]> {
       while (next < jobs.length) {
         const i = next++;
         const job = jobs[i]!;
-        rows[i] = await verifyExercise(runtime, checker, opts.image, job.lesson, job.exercise);
+        rows[i] = await verifyExercise(runtime, checker, job.lesson, job.exercise);
         opts.onRow?.(rows[i]!);
       }
     };
