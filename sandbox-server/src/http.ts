@@ -11,7 +11,7 @@ import type { SandboxManager } from './sandboxes.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
 import { handleOf, isWellFormedId, learnerCookie, newLearnerId, readCookie } from './identity.ts';
 import type { ExerciseFile } from './exercises/schema.ts';
-import { quizKey } from './exercises/live.ts';
+import { progressIds } from './exercises/live.ts';
 
 export interface HttpOptions {
   siteDir: string;
@@ -61,7 +61,7 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       const scores = new Map(store.scores(learner).map((s) => [s.lesson, s]));
       const lessons: Record<string, { passed: number; total: number; graded: boolean; score?: { passed: number; total: number } }> = {};
       for (const [slug, file] of opts.lessons) {
-        const ids = new Set([...file.exercises.map((e) => e.id), ...file.quizzes.map((q) => quizKey(q.id))]);
+        const ids = progressIds(file);
         const passed = rows.filter((r) => r.lesson === slug && ids.has(r.exercise) && r.firstPassedAt !== null).length;
         const score = scores.get(slug);
         lessons[slug] = { passed, total: ids.size, graded: file.graded, ...(file.graded && score ? { score: { passed: score.passed, total: score.total } } : {}) };

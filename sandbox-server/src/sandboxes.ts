@@ -139,12 +139,6 @@ export class SandboxManager {
     return { state: sb.state, code: sb.code, message: sb.message, idleStopAt: sb.state === 'ready' ? this.idleStopAt(sb) : undefined };
   }
 
-  countByState(): Record<State, number> {
-    const counts: Record<State, number> = { absent: 0, creating: 0, starting: 0, ready: 0, stopping: 0, stopped: 0, failed: 0 };
-    for (const sb of this.sandboxes.values()) counts[sb.state]++;
-    return counts;
-  }
-
   clientCount(learner: string): number {
     return this.sandboxes.get(learner)?.clients.size ?? 0;
   }

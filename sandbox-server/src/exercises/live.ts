@@ -42,6 +42,11 @@ interface LessonLive {
 /** Progress rows for quizzes share the exercise table under this prefix. */
 export const quizKey = (id: string) => `quiz:${id}`;
 
+/** The progress rows a lesson counts: its exercises and its quizzes. */
+export function progressIds(file: ExerciseFile): Set<string> {
+  return new Set([...file.exercises.map((e) => e.id), ...file.quizzes.map((q) => quizKey(q.id))]);
+}
+
 /** Per question: are the chosen indexes exactly the right ones? */
 export function gradeQuiz(quiz: Quiz, answers: number[][]): boolean[] {
   return quiz.questions.map((q, i) => {
@@ -189,8 +194,7 @@ export class ExerciseChecker {
   async evaluateOnce(containerId: string, lesson: string, exercises: Exercise[], withSetup: boolean): Promise<{ exercise: string; passed: boolean; checks: boolean[]; feedback: string[] }[]> {
     const plan: CheckPlan = { exercises };
     if (withSetup) plan.setup = this.setupFor(lesson, exercises);
-    const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
-    const { results } = parseRunOutput(result.stdout, plan);
+    const results = parseRunOutput(await this.execPlan(containerId, plan), plan).results;
     return exercises.map((exercise, e) => {
       const checks = results[e]!.map((r) => r?.exitCode === 0);
       const feedback = exercise.checks.map((check, c) => (checks[c] ? '' : failureFeedback(check, results[e]![c]!, 'en')));
@@ -270,8 +274,7 @@ export class ExerciseChecker {
     const began = Date.now();
     let stdout = '';
     try {
-      const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
-      stdout = result.stdout;
+      stdout = await this.execPlan(containerId, plan);
       live.checkedSetup = true;
     } catch (err) {
       this.opts.log.warn({ learner: shortHandle(learner), lesson, err: (err as Error).message }, 'check run failed');
@@ -304,6 +307,12 @@ export class ExerciseChecker {
     if (file.graded) this.recordScore(learner, lesson, file);
   }
 
+  /** Runs a plan's script in the sandbox in one exec; returns its stdout. */
+  private async execPlan(containerId: string, plan: CheckPlan): Promise<string> {
+    const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
+    return result.stdout;
+  }
+
   private lessonLive(lc: LearnerChecks, lesson: string): LessonLive {
     let live = lc.lessons.get(lesson);
     if (!live) {
@@ -315,7 +324,7 @@ export class ExerciseChecker {
 
   /** Graded lessons: passed exercises and quizzes over all of them. */
   private recordScore(learner: string, lesson: string, file: ExerciseFile): void {
-    const ids = new Set([...file.exercises.map((e) => e.id), ...file.quizzes.map((q) => quizKey(q.id))]);
+    const ids = progressIds(file);
     const passed = this.opts.store.progress(learner, lesson).filter((r) => ids.has(r.exercise) && r.firstPassedAt !== null).length;
     this.opts.store.recordScore(learner, lesson, passed, ids.size);
   }

@@ -110,7 +110,12 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   async listSandboxes(): Promise<SandboxInfo[]> {
-    const list = await this.docker.listContainers({ all: true, filters: labelFilter(this.instance, 'sandbox') });
+    return this.sandboxesMatching();
+  }
+
+  /** This instance's sandbox containers, in any state; one learner's when given. */
+  private async sandboxesMatching(learner?: string): Promise<SandboxInfo[]> {
+    const list = await this.docker.listContainers({ all: true, filters: labelFilter(this.instance, 'sandbox', learner) });
     return list.map((c) => ({
       id: c.Id,
       learner: c.Labels[LABEL.learner] ?? '',
@@ -126,10 +131,7 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   async find(learner: string): Promise<SandboxInfo | undefined> {
-    const list = await this.docker.listContainers({ all: true, filters: labelFilter(this.instance, 'sandbox', learner) });
-    const c = list[0];
-    if (!c) return undefined;
-    return { id: c.Id, learner, running: c.State === 'running', engineState: c.State, createdAt: c.Created * 1000 };
+    return (await this.sandboxesMatching(learner))[0];
   }
 
   async create(learner: string): Promise<SandboxInfo> {
@@ -192,8 +194,7 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   async destroy(learner: string): Promise<void> {
-    const list = await this.docker.listContainers({ all: true, filters: labelFilter(this.instance, 'sandbox', learner) });
-    for (const c of list) await ignoreMissing(this.docker.getContainer(c.Id).remove({ force: true, v: true }));
+    for (const c of await this.sandboxesMatching(learner)) await ignoreMissing(this.docker.getContainer(c.id).remove({ force: true, v: true }));
     await this.removeVolume(this.volumeName(learner));
   }
 
