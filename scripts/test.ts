@@ -2,7 +2,8 @@
  * npm test: type check, build what the tests need (site, images: skipped when
  * current), then every test file in one node:test run so there is one summary.
  * Integration and end-to-end tests use the real engine, sandboxes and Chromium.
- * `npm test -- unit` runs only the unit tests (no engine needed).
+ * `npm test -- unit` runs only the unit tests (no engine needed); `-- adversarial`
+ * only the attack suite (also `npm run test:adversarial`).
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,8 @@ const SUITES: Record<string, string[]> = {
   unit: UNIT,
   integration: ['tests/integration/**/*.test.ts'],
   e2e: ['tests/e2e/**/*.test.ts'],
+  // Attacks on real sandboxes and the real server: each asserts a safety promise holds.
+  adversarial: ['tests/adversarial/**/*.test.ts'],
 };
 if (only && !SUITES[only]) {
   console.error(`unknown suite "${only}"; use one of: ${Object.keys(SUITES).join(', ')}`);
