@@ -1,8 +1,9 @@
 /**
  * Linux capability masks as /proc/<pid>/status prints them (CapBnd, CapEff...).
  * Used to check that the host can run rootless sandboxes at all (their setuid
- * newuidmap needs SYS_ADMIN in the bounding set) and, in tests, that a learner's
- * shell holds no effective capability.
+ * newuidmap needs SYS_ADMIN and more in the bounding set), to give the sandbox
+ * container exactly those, and, in tests, that a learner's shell holds no
+ * effective capability.
  */
 import { readFileSync } from 'node:fs';
 
@@ -17,8 +18,21 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
-/** Capabilities the sandbox container needs in its bounding set (see runtime/docker.ts). */
-export const SANDBOX_CAPABILITIES: readonly Capability[] = ['SYS_ADMIN'];
+/**
+ * What the setuid newuidmap/newgidmap need to map the rootless engine's user
+ * namespace (found by experiment: without SYS_ADMIN the uid_map write is refused,
+ * without DAC_OVERRIDE its open, without SETUID/SETGID the ranges). berth-init
+ * keeps exactly these in the engine's bounding set (images/sandbox/berth-init).
+ */
+export const ROOTLESS_CAPABILITIES: readonly Capability[] = ['SYS_ADMIN', 'SETUID', 'SETGID', 'DAC_OVERRIDE'];
+
+/**
+ * Every capability the sandbox container gets (all others are dropped): the rootless
+ * ones, plus what berth-init uses as root for a moment before it becomes the learner
+ * for good: MKNOD (the loop device node of the sandbox's disk) and SETPCAP (to shrink
+ * the bounding set). The learner's processes have none of them effective.
+ */
+export const SANDBOX_CAPABILITIES: readonly Capability[] = [...ROOTLESS_CAPABILITIES, 'MKNOD', 'SETPCAP'];
 
 /** "000001fffeffffff" -> the set of capability names whose bits are set. */
 export function parseCapabilityMask(hex: string): Set<Capability> {

@@ -4,6 +4,8 @@
  * value and names the variable. The README's settings table mirrors this one.
  */
 
+import { DEFAULT_BLOCKED_ADDRESSES, parseCidr } from './runtime/firewall.ts';
+
 type Parser<T> = (raw: string) => T;
 
 interface Setting<T> {
@@ -48,13 +50,13 @@ export function parseBytes(min: number): Parser<number> {
   };
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "30m", "90s", "1h", "250ms" -> milliseconds. */
+/** "30m", "90s", "1h", "14d", "250ms" -> milliseconds. */
 export function parseDuration(minMs: number): Parser<number> {
   return (raw) => {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(raw.trim());
-    if (!m) throw new Error(`expected a duration such as 90s, 30m or 2h, got "${raw}"`);
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(raw.trim());
+    if (!m) throw new Error(`expected a duration such as 90s, 30m, 2h or 14d, got "${raw}"`);
     const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
     if (ms < minMs) throw new Error(`expected at least ${minMs} ms, got ${ms} ms`);
     return ms;
@@ -66,6 +68,11 @@ export function parseOneOf<const T extends string>(...values: T[]): Parser<T> {
     if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
     return raw as T;
   };
+}
+
+/** "auto" or what `parse` accepts. */
+export function parseAutoOr<T>(parse: Parser<T>): Parser<T | 'auto'> {
+  return (raw) => (raw.trim() === 'auto' ? 'auto' : parse(raw));
 }
 
 export const parseString: Parser<string> = (raw) => raw;
@@ -100,6 +107,24 @@ export const parseOrigins: Parser<string[]> = (raw) =>
       return origin;
     });
 
+const RATE_PERIODS: Record<string, number> = { s: 1, min: 60, h: 3600 };
+
+/** "120/min", "10/s", "1000/h" -> a token bucket whose burst is one period's count; "off" -> no limit. */
+export const parseRate: Parser<{ perSecond: number; burst: number } | undefined> = (raw) => {
+  if (raw.trim() === 'off') return undefined;
+  const m = /^(\d+)\s*\/\s*(s|min|h)$/.exec(raw.trim());
+  if (!m || Number(m[1]) < 1) throw new Error(`expected a rate such as 120/min, 10/s or 1000/h, or off, got "${raw}"`);
+  return { perSecond: Number(m[1]) / RATE_PERIODS[m[2]!]!, burst: Number(m[1]) };
+};
+
+/** Comma-separated IPs or CIDRs ("" for none), normalised to address/prefix. */
+export const parseCidrList: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(parseCidr);
+
 export const settings = {
   host: setting('BERTH_HOST', 'Address the server listens on. Use 0.0.0.0 to serve a classroom network.', '127.0.0.1', parseString),
   port: setting('BERTH_PORT', 'Port for the site, the API and the terminal WebSocket (one port).', '4321', parseInteger(0, 65535)),
@@ -128,6 +153,24 @@ export const settings = {
   sandboxMemory: setting('BERTH_SANDBOX_MEMORY', 'Memory limit per sandbox, swap disabled (e.g. 1536m, 2g).', '1536m', parseBytes(256 * 1024 ** 2)),
   sandboxCpus: setting('BERTH_SANDBOX_CPUS', 'CPU limit per sandbox, in cores (e.g. 1, 0.5).', '1', parseNumber(0.1, 64)),
   sandboxPids: setting('BERTH_SANDBOX_PIDS', 'Process limit per sandbox, nested containers included.', '1024', parseInteger(64, 65536)),
+  sandboxDisk: setting(
+    'BERTH_SANDBOX_DISK',
+    'Disk per sandbox: the learner\'s files and the nested engine\'s images, containers and volumes (a sparse ext4 image in its volume; host space is used only as it fills). Past it, "No space left on device". Applies to new sandboxes.',
+    '8g',
+    parseBytes(256 * 1024 ** 2),
+  ),
+  sandboxNofile: setting(
+    'BERTH_SANDBOX_NOFILE',
+    'Open files per process in a sandbox (nofile ulimit), nested engine and containers included. At most the engine\'s own limit (dockerd\'s LimitNOFILE).',
+    '16384',
+    parseInteger(1024, 1048576),
+  ),
+  sandboxRuntime: setting(
+    'BERTH_SANDBOX_RUNTIME',
+    'OCI runtime of sandbox containers, as the engine names it (docker info: Runtimes). runc, or a stronger one such as sysbox-runc or kata-runtime if installed (see the threat model).',
+    'runc',
+    parseName,
+  ),
   idleTimeout: setting(
     'BERTH_IDLE_TIMEOUT',
     'A sandbox with no terminal input for this long is stopped; its data is kept and it resumes on return.',
@@ -153,9 +196,82 @@ export const settings = {
     '',
     parseUrlOrEmpty,
   ),
+  sandboxEgress: setting(
+    'BERTH_SANDBOX_EGRESS',
+    'What sandboxes may reach on the network. off: the catalog registry only. registry: the registry and the pull-through cache, if on. open: the internet too. Never: each other, other services on the host, BERTH_BLOCKED_ADDRESSES.',
+    'registry',
+    parseOneOf('off', 'registry', 'open'),
+  ),
+  blockedAddresses: setting(
+    'BERTH_BLOCKED_ADDRESSES',
+    'Addresses no sandbox may reach in any egress mode: comma-separated IPs or CIDRs. Default: the cloud metadata services.',
+    DEFAULT_BLOCKED_ADDRESSES.join(','),
+    parseCidrList,
+  ),
+  maxSandboxes: setting(
+    'BERTH_MAX_SANDBOXES',
+    'Sandboxes running at once; past it, learners wait in a first-come line that shows their place. auto: (host memory - 2 GiB) / BERTH_SANDBOX_MEMORY, at least 1.',
+    'auto',
+    parseAutoOr(parseInteger(1, 10_000)),
+  ),
+  warmPool: setting(
+    'BERTH_WARM_POOL',
+    'Sandboxes kept booted for new learners, so their prompt appears at once. 0: off. The pool never takes a slot a waiting learner needs.',
+    '2',
+    parseInteger(0, 64),
+  ),
+  detachedGrace: setting(
+    'BERTH_DETACHED_GRACE',
+    'While learners wait in line, a running sandbox with no page open gives up its slot after this long (stopped, data kept).',
+    '2m',
+    parseDuration(1000),
+  ),
+  sandboxMaxAge: setting(
+    'BERTH_SANDBOX_MAX_AGE',
+    'A running sandbox is stopped this long after it started, even in use (data kept; the learner starts it again).',
+    '8h',
+    parseDuration(60_000),
+  ),
+  sandboxMaxStoredAge: setting(
+    'BERTH_SANDBOX_MAX_STORED_AGE',
+    'A stopped sandbox and its data volume are deleted when its learner has not been seen for this long. Progress is kept.',
+    '14d',
+    parseDuration(60_000),
+  ),
   maxConcurrentStarts: setting('BERTH_MAX_CONCURRENT_STARTS', 'Sandboxes created or started at the same time; others wait their turn.', '4', parseInteger(1, 64)),
   scrollbackBytes: setting('BERTH_SCROLLBACK_BYTES', 'Terminal output kept per sandbox to replay on reconnect.', '256k', parseBytes(1024)),
   maxTerminalsPerLearner: setting('BERTH_MAX_TERMINALS_PER_LEARNER', 'Open terminal connections (tabs) allowed per learner.', '8', parseInteger(1, 100)),
+  trustProxy: setting(
+    'BERTH_TRUST_PROXY',
+    'on: the server is behind a reverse proxy, and a client\'s address is the last X-Forwarded-For entry (the one the proxy added). off: the socket\'s address.',
+    'off',
+    parseOneOf('on', 'off'),
+  ),
+  rateSessions: setting(
+    'BERTH_RATE_SESSIONS',
+    'New learners (cookies issued by /api/session) per client address, e.g. 120/min: a whole class behind one school NAT may arrive at once. off: no limit.',
+    '120/min',
+    parseRate,
+  ),
+  rateSandboxes: setting(
+    'BERTH_RATE_SANDBOXES',
+    'Sandboxes created (a learner\'s first terminal) per client address. off: no limit.',
+    '120/min',
+    parseRate,
+  ),
+  rateApi: setting('BERTH_RATE_API', 'Requests to /api/* and terminal connections per client address. off: no limit.', '1200/min', parseRate),
+  headersTimeout: setting(
+    'BERTH_HEADERS_TIMEOUT',
+    'A connection must send its request headers within this time (cuts off slow-header attacks on the HTTP and terminal endpoints).',
+    '10s',
+    parseDuration(1000),
+  ),
+  metricsToken: setting(
+    'BERTH_METRICS_TOKEN',
+    'Bearer token that lets anyone read /metrics (Prometheus). Empty: /metrics answers only requests from loopback.',
+    '',
+    parseString,
+  ),
   logLevel: setting('BERTH_LOG_LEVEL', 'Log level: fatal, error, warn, info, debug or trace.', 'info', parseOneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace')),
 } satisfies Record<string, Setting<unknown>>;
 

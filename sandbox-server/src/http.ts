@@ -1,6 +1,7 @@
 /**
  * Plain HTTP: the built site, the session endpoint that issues learner cookies,
- * and the health check. Everything is on one origin with the terminal socket.
+ * the health check and Prometheus metrics. Everything is on one origin with the
+ * terminal socket. /api/* and new learners are rate-limited per client address.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import type { SandboxRuntime } from './runtime/types.ts';
 import { handleOf, isWellFormedId, learnerCookie, newLearnerId, readCookie } from './identity.ts';
 import type { ExerciseFile } from './exercises/schema.ts';
 import { progressIds } from './exercises/live.ts';
+import { type RateLimiter, limitKey, retryAfterSeconds } from './rate-limit.ts';
+import { type Metrics, type RateLimitName, metricsAccess } from './metrics.ts';
 
 export interface HttpOptions {
   siteDir: string;
@@ -23,6 +26,20 @@ export interface HttpOptions {
   lessons: ReadonlyMap<string, ExerciseFile>;
   /** Origin check for requests that change state (CSRF). */
   isAllowedOrigin: (origin: string | undefined) => boolean;
+  /** The client's address (socket peer, or the trusted proxy's X-Forwarded-For). */
+  clientAddress: (req: IncomingMessage) => string;
+  /** Per-address limits; an absent one is off. */
+  limits: { api?: RateLimiter; sessions?: RateLimiter };
+  metrics: Metrics;
+  /** Bearer token for /metrics; empty: loopback only. */
+  metricsToken: string;
+}
+
+/** Routes as metric labels: a fixed set, so a scan of random paths cannot grow the series. */
+const API_ROUTES = new Set(['/api/session', '/api/progress', '/api/progress/export', '/api/progress/reset']);
+function routeLabel(path: string): string {
+  if (path === '/healthz' || path === '/metrics' || API_ROUTES.has(path)) return path;
+  return path.startsWith('/api/') ? '/api/other' : 'site';
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -94,20 +111,49 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
     return json(res, path === '/api/progress' || path === '/api/progress/export' || path === '/api/progress/reset' ? 405 : 404, { error: `no such endpoint: ${req.method} ${path}` });
   };
 
+  /** Spends one token of a per-address limit; on refusal answers 429 with Retry-After and returns false. */
+  const allow = (name: RateLimitName, limiter: RateLimiter | undefined, req: IncomingMessage, res: ServerResponse, what: string): boolean => {
+    const taken = limiter?.take(limitKey(opts.clientAddress(req))) ?? { ok: true };
+    if (taken.ok) return true;
+    opts.metrics.rateLimited.inc({ limit: name });
+    const seconds = retryAfterSeconds(taken.retryAfterMs);
+    res.setHeader('Retry-After', String(seconds));
+    json(res, 429, { error: `too many ${what} from your address; retry in ${seconds} s`, retryAfter: seconds });
+    return false;
+  };
+
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const url = new URL(req.url ?? '/', 'http://berth.invalid');
+    const route = routeLabel(url.pathname);
+    res.on('finish', () => opts.metrics.httpRequests.inc({ route, status: String(res.statusCode) }));
+
+    if (url.pathname === '/metrics') {
+      const access = metricsAccess(req, opts.clientAddress(req), opts.metricsToken);
+      if (!access.ok) return json(res, access.status, { error: access.error });
+      void opts.metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': opts.metrics.registry.contentType, 'Cache-Control': 'no-store' });
+          res.end(text);
+        },
+        (err: Error) => json(res, 500, { error: `metrics failed: ${err.message}` }),
+      );
+      return;
+    }
 
     if (url.pathname === '/healthz') {
       void runtime.ping().then((engine) => json(res, engine ? 200 : 503, { status: engine ? 'ok' : 'degraded', engine: engine ? 'up' : 'down' }));
       return;
     }
 
+    if (url.pathname.startsWith('/api/') && !allow('api', opts.limits.api, req, res, 'requests')) return;
+
     if (url.pathname === '/api/session') {
       if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
       let handle = authenticate(store, req);
       if (!handle) {
-        const id = newLearnerId();
+        if (!allow('sessions', opts.limits.sessions, req, res, 'new learners')) return;
+        const id = manager.claimWarm() ?? newLearnerId(); // a warm-pool sandbox, already booted, when there is one
         handle = handleOf(id);
         store.addLearner(handle);
         res.setHeader('Set-Cookie', learnerCookie(id, opts.secureCookies));

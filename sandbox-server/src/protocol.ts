@@ -2,7 +2,8 @@
  * The terminal WebSocket protocol, shared by the page (src/) and the server.
  *
  * Binary frames carry terminal bytes: keystrokes from page to server, output from
- * server to page. Text frames carry the typed JSON control messages below. The
+ * server to page. An empty binary frame from the page is activity without input
+ * (the "keep working" button): it resets the idle timer. Text frames carry the typed JSON control messages below. The
  * first message from the page must be `hello`, within FIRST_MESSAGE_TIMEOUT_MS.
  */
 import { z } from 'zod';
@@ -88,10 +89,12 @@ export type SandboxState = z.infer<typeof SandboxState>;
 /** Why a status was sent; the page shows its own words for each, in the page's language. */
 export const StatusCode = z.enum([
   'waiting', // waiting for a start slot
+  'queued', // in line for a running slot: `position` and maybe `waitMs` say where
   'creating',
   'removing', // reset: the old sandbox is being removed
   'starting-engine',
   'idle-stopped', // stopped by the idle timer; data kept
+  'max-age-stopped', // ran for BERTH_SANDBOX_MAX_AGE; data kept, start it again
   'stopped', // stopped from outside (engine restart, operator)
   'shell-loop', // the shell exits right after starting
   'start-failed', // `message` has the technical reason
@@ -151,6 +154,12 @@ export const ServerMessage = z.discriminatedUnion('t', [
       message: z.string().max(2000).optional(),
       /** Epoch ms at which the idle timer stops the sandbox, when ready. */
       idleStopAt: z.number().int().optional(),
+      /** Epoch ms at which the sandbox reaches its maximum age and stops, when ready. */
+      maxAgeStopAt: z.number().int().optional(),
+      /** In line (`queued`): 1-based place; 1 is next. */
+      position: z.number().int().min(1).optional(),
+      /** In line: estimated wait in ms, from observed turnover (absent until there is some). */
+      waitMs: z.number().int().min(0).optional(),
     })
     .strict(),
   z

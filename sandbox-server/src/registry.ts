@@ -9,16 +9,18 @@
  * Topology (see images/README.md, "The catalog registry"):
  *  - The catalog's storage is the engine-wide volume `berth-catalog`, written only by
  *    `npm run images` through a registry published on the host's 127.0.0.1.
- *  - Each Berth instance runs `berth-<instance>-registry` on its sandbox bridge (where
- *    inter-container traffic is disabled, so no sandbox reaches it directly), with the
- *    volume mounted read-only and distribution's read-only mode on, published on that
- *    bridge's gateway address only. Sandboxes reach it there through the host, like any
- *    host address; nothing else is published for them.
+ *  - Each Berth instance runs `berth-<instance>-registry` on a network of its own,
+ *    `berth-<instance>-registries` (the sandbox bridge carries only sandboxes, so its
+ *    firewall rules, runtime/firewall.ts, are about sandboxes alone: the cache needs
+ *    the internet, sandboxes may not have it), with the volume mounted read-only and
+ *    distribution's read-only mode on, published on the sandbox bridge's gateway
+ *    address only. Sandboxes reach it there through the host (Docker's proxy), the one
+ *    host port their firewall rules open; no sandbox reaches its own address.
  *  - Labelled like sandboxes; at start the instance's old registry containers are
  *    removed and fresh ones made (they hold no state), and close() removes them.
  */
 import type Docker from 'dockerode';
-import { LABEL } from './runtime/labels.ts';
+import { LABEL, berthLabels, labelFilter } from './runtime/labels.ts';
 
 export const CATALOG_VOLUME = 'berth-catalog';
 export const REGISTRY_IMAGE = 'berth/registry:latest';
@@ -51,7 +53,7 @@ export function mirrorUrls(gateway: string, port: number, withCache: boolean): s
 export interface RegistryOptions {
   docker: Docker;
   instance: string;
-  /** The sandbox bridge network (must exist: DockerRuntime.prepare() makes it). */
+  /** The sandbox bridge network, whose gateway the registry is published on (must exist: DockerRuntime.prepare() makes it). */
   network: string;
   /** Port on the bridge's gateway address; the cache, if any, takes port + 1. */
   port: number;
@@ -117,6 +119,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     throw new RegistryError(`registry image ${image} is missing; build it with: npm run images`);
   }
   const gateway = await networkGateway(docker, opts.network);
+  const network = await registryNetwork(docker, instance);
 
   // Reconcile: registries hold no state of their own, so start from fresh containers.
   await removeRegistry(docker, instance);
@@ -129,7 +132,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
       image,
       role: 'registry',
       instance,
-      network: opts.network,
+      network,
       gateway,
       port: opts.port,
       cmd: ['serve-readonly'],
@@ -148,7 +151,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
         image,
         role: 'registry-cache',
         instance,
-        network: opts.network,
+        network,
         gateway,
         port: opts.port + 1,
         cmd: ['serve-proxy'],
@@ -163,6 +166,14 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     throw err;
   }
   return { mirrors: mirrorUrls(gateway, opts.port, opts.upstream !== ''), gateway, containers, close };
+}
+
+/** The registries' own network (made once; labelled like the sandbox network, so it goes with it). */
+async function registryNetwork(docker: Docker, instance: string): Promise<string> {
+  const name = `berth-${instance}-registries`;
+  const existing = await docker.listNetworks({ filters: labelFilter(instance, 'network') });
+  if (!existing.some((n) => n.Name === name)) await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: berthLabels(instance, 'network') });
+  return name;
 }
 
 /** The cache volume for this upstream; one cached from another upstream is replaced. */
@@ -213,7 +224,8 @@ async function runRegistry(docker: Docker, spec: RunSpec): Promise<void> {
         SecurityOpt: ['no-new-privileges'],
         Memory: 256 * 1024 * 1024,
         PidsLimit: 256,
-        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
+        // Back by itself after an engine restart, as sandboxes need it to pull; the server removes it on close.
+        RestartPolicy: { Name: 'unless-stopped' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
       },
     });

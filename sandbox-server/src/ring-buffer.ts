@@ -8,6 +8,8 @@ export class RingBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
   private dropped = false;
+  /** Bumped by every change, so a saver can tell whether there is anything new to write. */
+  version = 0;
   readonly capacity: number;
 
   constructor(capacity: number) {
@@ -19,6 +21,7 @@ export class RingBuffer {
   }
 
   push(data: Buffer): void {
+    this.version++;
     if (data.length >= this.capacity) {
       this.chunks = [data.subarray(data.length - this.capacity)];
       this.size = this.capacity;
@@ -50,6 +53,7 @@ export class RingBuffer {
   }
 
   clear(): void {
+    this.version++;
     this.chunks = [];
     this.size = 0;
     this.dropped = false;

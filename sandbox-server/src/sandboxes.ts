@@ -9,8 +9,11 @@ import type { SandboxRuntime } from './runtime/types.ts';
 import type { Logger } from './log.ts';
 import { shortHandle } from './log.ts';
 import { RingBuffer } from './ring-buffer.ts';
+import type { ScrollbackStore } from './scrollback-store.ts';
 import { waitForEngine } from './runtime/ready.ts';
 import { Semaphore } from './semaphore.ts';
+import { SlotQueue } from './capacity.ts';
+import { handleOf, newLearnerId } from './identity.ts';
 import { Terminal, type TerminalClient } from './terminal.ts';
 import type { ExerciseChecker, ExerciseSubscriber } from './exercises/live.ts';
 
@@ -28,8 +31,26 @@ export interface ManagerOptions {
   startTimeoutMs: number;
   maxConcurrentStarts: number;
   scrollbackBytes: number;
+  /** Called with each successful start's duration in ms (metrics). */
+  onStarted?: (ms: number) => void;
+  /** Where scrollback is saved so a restarted server can replay it; absent: memory only. */
+  scrollback?: ScrollbackStore;
   /** Live exercise checks; absent in setups without lessons. */
   checker?: ExerciseChecker;
+  /** Running sandboxes allowed at once; learners past it wait in line. Absent: no limit. */
+  maxSandboxes?: number;
+  /** Booted sandboxes kept for new learners (see claimWarm). Absent or 0: none. */
+  warmPool?: number;
+  /** With learners in line, a sandbox with no page attached gives up its slot after this long. */
+  detachedGraceMs?: number;
+  /** A running sandbox is stopped this long after it started. Absent: no limit. */
+  maxAgeMs?: number;
+  /** A stopped sandbox and its volume are deleted when its learner was last seen this long ago. */
+  maxStoredAgeMs?: number;
+  /** When a learner was last seen (epoch ms), for maxStoredAgeMs. */
+  learnerLastSeen?: (handle: string) => number | undefined;
+  /** A learner whose last page closed keeps their place in line this long (default 15 s: a reload keeps it). */
+  lineKeepMs?: number;
 }
 
 type State = SandboxState | 'absent';
@@ -37,10 +58,12 @@ type State = SandboxState | 'absent';
 /** English text for each status code: logs, API clients, and pages without their own words. */
 const STATUS_TEXT: Record<StatusCode, string> = {
   waiting: 'Waiting for a free slot',
+  queued: 'Waiting in line for a free sandbox',
   creating: 'Creating your sandbox',
   removing: 'Removing the old sandbox',
   'starting-engine': 'Starting your Docker engine',
   'idle-stopped': 'Stopped after being idle. Your files, images and containers are kept.',
+  'max-age-stopped': 'Stopped after reaching its maximum running time. Your files, images and containers are kept.',
   stopped: 'Your sandbox stopped. Reconnect to start it again.',
   'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox to start fresh.',
   'start-failed': 'The sandbox could not be started.',
@@ -49,8 +72,21 @@ const STATUS_TEXT: Record<StatusCode, string> = {
 /** A shell that exits this soon after starting counts towards a restart loop. */
 const QUICK_EXIT_MS = 2000;
 const MAX_QUICK_EXITS = 3;
+/** How often changed scrollback is written to disk (what a crash can lose). */
+const SCROLLBACK_SAVE_MS = 2000;
 /** Idle deadlines are re-announced to pages only when they move this much. */
 const IDLE_ANNOUNCE_STEP_MS = 30_000;
+/** Default for ManagerOptions.lineKeepMs. */
+const LINE_KEEP_MS = 15_000;
+/** A warm sandbox handed out with a cookie but never opened in a page is removed after this long. */
+const UNUSED_CLAIM_MS = 60_000;
+/** After a warm-pool start fails, the pool waits this long before trying again. */
+const POOL_RETRY_MS = 30_000;
+/** How often sandboxes past BERTH_SANDBOX_MAX_STORED_AGE are looked for. */
+const STORED_SWEEP_MS = 3_600_000;
+
+/** A learner left the line before their turn came. */
+class LeftLine extends Error {}
 
 class Sandbox {
   state: State = 'absent';
@@ -63,8 +99,24 @@ class Sandbox {
   /** Pages that have had the scrollback and get live output (across shell restarts). */
   readonly live = new Set<SandboxClient>();
   readonly ring: RingBuffer;
+  /** The ring's version last written to the scrollback store. */
+  savedVersion = 0;
   lastActivity = Date.now();
   announcedIdleStopAt = 0;
+  /** When the engine last became ready (for the maximum age). */
+  startedAt = 0;
+  /** Since when no page is attached. */
+  detachedAt = Date.now();
+  /** Booted for the warm pool and not yet handed to a learner. */
+  pooled = false;
+  /** Engine verified while nobody was attached (warm pool): the first attach only opens a shell. */
+  engineReady = false;
+  evicting = false;
+  /** Claimed from the warm pool and no page has attached yet (a client that only fetched a cookie). */
+  unusedClaimSince: number | undefined;
+  lineKeepTimer: NodeJS.Timeout | undefined;
+  /** Until when a learner whose page closed keeps their place (and a slot granted meanwhile). */
+  lineKeepUntil = 0;
   quickExits = 0;
   private queue: Promise<void> = Promise.resolve();
   readonly learner: string;
@@ -93,12 +145,21 @@ export class SandboxManager {
   private readonly opts: ManagerOptions;
   private readonly log: Logger;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Running slots and the line for them. */
+  readonly slots: SlotQueue;
+  /** Warm pool: learner handle -> raw learner id, held in memory only until claimed. */
+  private readonly pool = new Map<string, string>();
+  private poolFilling = false;
+  private poolRetryAt = 0;
+  private storedTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
     this.log = opts.log;
     this.starts = new Semaphore(opts.maxConcurrentStarts);
+    this.slots = new SlotQueue(opts.maxSandboxes ?? Infinity, () => this.lineMoved());
   }
 
   /** Adopts this instance's live sandboxes and removes orphans; then starts the idle sweep. */
@@ -121,6 +182,10 @@ export class SandboxManager {
       sb.containerId = s.id;
       // A running sandbox is verified (and its shell opened) when its learner attaches.
       sb.state = s.running ? 'starting' : 'stopped';
+      if (s.running) {
+        this.slots.adopt(s.learner); // may exceed the maximum until some stop
+        sb.startedAt = Date.now();
+      }
       adopted++;
     }
     for (const v of await runtime.listVolumes()) {
@@ -129,7 +194,10 @@ export class SandboxManager {
       await runtime.removeVolume(v.name);
       volumesRemoved++;
     }
+    this.opts.scrollback?.prune(new Set([...withContainer, ...(await runtime.listVolumes()).map((v) => v.learner)]));
     this.startIdleSweep();
+    this.startStoredSweep();
+    this.fillPool();
     return { adopted, removed, volumesRemoved };
   }
 
@@ -137,6 +205,18 @@ export class SandboxManager {
     const sb = this.sandboxes.get(learner);
     if (!sb) return { state: 'absent' };
     return { state: sb.state, code: sb.code, message: sb.message, idleStopAt: sb.state === 'ready' ? this.idleStopAt(sb) : undefined };
+  }
+
+  /** How many sandboxes are in each state (metrics read this at scrape time). */
+  countsByState(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const sb of this.sandboxes.values()) counts[sb.state] = (counts[sb.state] ?? 0) + 1;
+    return counts;
+  }
+
+  /** Learners waiting in line for a running slot (metrics). */
+  queueLength(): number {
+    return this.slots.waiting;
   }
 
   clientCount(learner: string): number {
@@ -148,6 +228,9 @@ export class SandboxManager {
     const sb = this.sandbox(learner);
     sb.clients.add(client);
     sb.lastActivity = Date.now();
+    sb.unusedClaimSince = undefined;
+    clearTimeout(sb.lineKeepTimer);
+    sb.lineKeepUntil = 0;
     if (sb.state !== 'absent') client.sendMessage(this.statusMessage(sb));
     this.opts.checker?.subscribe(learner, client);
     void this.bringUp(sb);
@@ -160,14 +243,27 @@ export class SandboxManager {
     sb.live.delete(client);
     sb.terminal?.updateFlow();
     this.opts.checker?.unsubscribe(learner, client);
+    if (sb.clients.size === 0) {
+      sb.detachedAt = Date.now();
+      if (this.slots.position(learner) > 0) {
+        const keepMs = this.opts.lineKeepMs ?? LINE_KEEP_MS;
+        sb.lineKeepUntil = Date.now() + keepMs;
+        clearTimeout(sb.lineKeepTimer);
+        sb.lineKeepTimer = setTimeout(() => {
+          if (sb.clients.size === 0) this.slots.cancel(learner);
+        }, keepMs);
+        sb.lineKeepTimer.unref();
+      }
+    }
   }
 
   input(learner: string, data: Buffer): void {
     const sb = this.sandboxes.get(learner);
     if (!sb?.terminal) return;
-    sb.terminal.write(data);
+    if (data.length > 0) sb.terminal.write(data); // empty: "keep working", activity only
     sb.lastActivity = Date.now();
-    if (this.idleStopAt(sb) - sb.announcedIdleStopAt > IDLE_ANNOUNCE_STEP_MS) this.broadcast(sb);
+    // Short timeouts re-announce sooner, so a "keep working" always reaches the page.
+    if (this.idleStopAt(sb) - sb.announcedIdleStopAt > Math.min(IDLE_ANNOUNCE_STEP_MS, this.opts.idleTimeoutMs / 4)) this.broadcast(sb);
   }
 
   resize(learner: string, cols: number, rows: number): void {
@@ -206,26 +302,188 @@ export class SandboxManager {
         await this.opts.runtime.destroy(learner);
         sb.containerId = undefined;
         sb.state = 'absent';
+        sb.engineReady = false; // the learner keeps their running slot across a reset
       })
       .then(() => this.bringUp(sb));
   }
 
-  /** Stops sandboxes idle longer than the timeout; their data stays for the learner's return. */
+  /**
+   * Stops running sandboxes that are idle, past their maximum age, or (while
+   * learners wait in line) without a page for the detached grace. Data stays
+   * for the learner's return; each stop frees a slot for the line.
+   */
   async stopIdle(now = Date.now()): Promise<number> {
     let stopped = 0;
-    for (const sb of this.sandboxes.values()) {
-      if (sb.state !== 'ready' || now < this.idleStopAt(sb)) continue;
+    const due = [...this.sandboxes.values()].filter((sb) => this.stopReason(sb, now));
+    // In parallel: one sandbox's queue (a start) must not hold up the others' stops.
+    await Promise.all(
+      due.map((sb) =>
+        sb.enqueue(async () => {
+          const why = this.stopReason(sb, now);
+          if (!why || !sb.containerId) return;
+          this.log.info({ learner: shortHandle(sb.learner), why }, 'stopping sandbox');
+          this.setState(sb, 'stopping');
+          this.closeTerminal(sb);
+          await this.opts.runtime.stop(sb.containerId);
+          this.slots.release(sb.learner); // only once the engine has stopped it
+          this.setState(sb, 'stopped', why);
+          stopped++;
+        }),
+      ),
+    );
+    await this.removeUnusedClaims(now);
+    return stopped;
+  }
+
+  /**
+   * A cookie fetched without ever opening a terminal (a crawler, a script) must not
+   * hold a warm sandbox for the whole idle timeout: it is removed (it holds nothing
+   * yet), and the learner gets an ordinary start if they do come.
+   */
+  private async removeUnusedClaims(now: number): Promise<void> {
+    const unused = [...this.sandboxes.values()].filter((sb) => sb.unusedClaimSince !== undefined && now - sb.unusedClaimSince >= UNUSED_CLAIM_MS);
+    await Promise.all(
+      unused.map((sb) =>
+        sb.enqueue(async () => {
+          if (sb.unusedClaimSince === undefined || sb.clients.size > 0) return;
+          this.log.info({ learner: shortHandle(sb.learner) }, 'removing a warm sandbox no page opened');
+          sb.unusedClaimSince = undefined;
+          this.closeTerminal(sb);
+          await this.opts.runtime.destroy(sb.learner);
+          sb.containerId = undefined;
+          sb.state = 'absent';
+          sb.engineReady = false;
+          this.slots.release(sb.learner);
+        }),
+      ),
+    );
+  }
+
+  /** Why a sandbox should stop now, if it should. */
+  private stopReason(sb: Sandbox, now: number): StatusCode | undefined {
+    if (sb.pooled || !this.slots.holds(sb.learner)) return undefined;
+    const running = sb.state === 'ready' || sb.state === 'failed' || (sb.state === 'starting' && sb.clients.size === 0);
+    if (!running) return undefined;
+    const maxAgeAt = this.maxAgeStopAt(sb);
+    if (maxAgeAt !== undefined && now >= maxAgeAt) return 'max-age-stopped';
+    if (now >= this.idleStopAt(sb)) return 'idle-stopped';
+    const grace = this.opts.detachedGraceMs;
+    if (grace !== undefined && sb.clients.size === 0 && this.slots.waiting > 0 && now >= sb.detachedAt + grace) return 'idle-stopped';
+    return undefined;
+  }
+
+  /**
+   * Deletes stopped sandboxes and data volumes of learners not seen for the
+   * maximum stored age. Progress in the store is kept.
+   */
+  async removeExpired(now = Date.now()): Promise<number> {
+    const { maxStoredAgeMs: maxAge, learnerLastSeen: lastSeen } = this.opts;
+    if (!maxAge || !lastSeen) return 0;
+    const { runtime } = this.opts;
+    const learners = new Set([...(await runtime.listSandboxes()).map((s) => s.learner), ...(await runtime.listVolumes()).map((v) => v.learner)]);
+    let removed = 0;
+    for (const learner of learners) {
+      const seen = learner ? lastSeen(learner) : undefined;
+      if (seen === undefined || now - seen < maxAge || this.pool.has(learner)) continue; // unknown ones are reconcile's
+      const sb = this.sandbox(learner);
       await sb.enqueue(async () => {
-        if (sb.state !== 'ready' || !sb.containerId) return;
-        this.log.info({ learner: shortHandle(sb.learner) }, 'stopping idle sandbox');
-        this.setState(sb, 'stopping');
-        this.closeTerminal(sb);
-        await this.opts.runtime.stop(sb.containerId);
-        this.setState(sb, 'stopped', 'idle-stopped');
-        stopped++;
+        if (sb.clients.size > 0 || this.slots.holds(learner)) return; // in use after all
+        this.log.info({ learner: shortHandle(learner), lastSeen: new Date(seen).toISOString() }, 'deleting sandbox past its maximum stored age');
+        await runtime.destroy(learner);
+        sb.containerId = undefined;
+        sb.state = 'absent';
+        sb.ring.clear();
+        this.sandboxes.delete(learner);
+        removed++;
       });
     }
-    return stopped;
+    return removed;
+  }
+
+  /**
+   * Hands a booted warm-pool sandbox to a new visitor: returns the raw learner
+   * id to put in their cookie (its sandbox is already labelled with its handle),
+   * or undefined when none is ready. The pool then refills in the background.
+   */
+  claimWarm(): string | undefined {
+    for (const [handle, id] of this.pool) {
+      const sb = this.sandboxes.get(handle);
+      if (!sb?.engineReady || sb.evicting) continue;
+      this.pool.delete(handle);
+      sb.pooled = false;
+      sb.lastActivity = sb.detachedAt = sb.startedAt = sb.unusedClaimSince = Date.now();
+      this.log.info({ learner: shortHandle(handle) }, 'warm sandbox claimed');
+      this.fillPool();
+      return id;
+    }
+    return undefined;
+  }
+
+  /** Warm-pool sandboxes: booted, and booted-and-unclaimed. */
+  poolSize(): { total: number; ready: number } {
+    let ready = 0;
+    for (const handle of this.pool.keys()) if (this.sandboxes.get(handle)?.engineReady) ready++;
+    return { total: this.pool.size, ready };
+  }
+
+  /** Boots one pool sandbox at a time while a slot is free and nobody waits. */
+  private fillPool(): void {
+    const target = this.opts.warmPool ?? 0;
+    if (this.closing || this.poolFilling || this.pool.size >= target || Date.now() < this.poolRetryAt) return;
+    const id = newLearnerId();
+    const handle = handleOf(id);
+    if (!this.slots.tryAcquire(handle)) return; // no free slot, or a line: real learners first
+    this.poolFilling = true;
+    this.pool.set(handle, id);
+    const sb = this.sandbox(handle);
+    sb.pooled = true;
+    sb
+      .enqueue(async () => {
+        await this.startSandbox(sb);
+        sb.state = 'starting'; // running and verified; the first attach opens the shell
+        sb.code = undefined;
+        sb.engineReady = true;
+      })
+      .catch(async (err: Error) => {
+        if (this.closing) return; // reconcile removes it at the next start
+        this.log.warn({ err: err.message }, 'warm pool sandbox failed to start');
+        this.poolRetryAt = Date.now() + POOL_RETRY_MS;
+        this.pool.delete(handle);
+        this.sandboxes.delete(handle);
+        await this.opts.runtime.destroy(handle).catch(() => {});
+        this.slots.release(handle);
+      })
+      .finally(() => {
+        this.poolFilling = false;
+        if (this.slots.waiting > 0) this.evictPool();
+        else this.fillPool();
+      });
+  }
+
+  /** Destroys unclaimed pool sandboxes to give their slots to learners in line. */
+  private evictPool(): void {
+    let need = this.slots.waiting;
+    for (const handle of this.pool.keys()) {
+      if (need <= 0) return;
+      const sb = this.sandboxes.get(handle);
+      if (!sb?.engineReady || sb.evicting) continue;
+      need--;
+      sb.evicting = true;
+      sb.enqueue(async () => {
+        if (!sb.pooled) return; // claimed meanwhile
+        this.pool.delete(handle);
+        await this.opts.runtime.destroy(handle);
+        this.sandboxes.delete(handle);
+        this.slots.release(handle);
+      }).catch((err: Error) => this.log.warn({ err: err.message }, 'could not remove a warm pool sandbox'));
+    }
+  }
+
+  /** The line changed: tell everyone in it their new place, and make room from the pool. */
+  private lineMoved(): void {
+    for (const sb of this.sandboxes.values()) if (sb.code === 'queued') this.broadcast(sb);
+    if (this.slots.waiting > 0) this.evictPool();
+    else this.fillPool();
   }
 
   /**
@@ -235,7 +493,14 @@ export class SandboxManager {
   async shutdown(): Promise<void> {
     this.closing = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.storedTimer) clearInterval(this.storedTimer);
+    for (const sb of this.sandboxes.values()) {
+      clearTimeout(sb.lineKeepTimer);
+      this.slots.cancel(sb.learner); // starts waiting in line give up
+    }
+    if (this.saveTimer) clearInterval(this.saveTimer);
     await Promise.all([...this.sandboxes.values()].map((sb) => sb.settled()));
+    this.saveScrollback();
     for (const sb of this.sandboxes.values()) {
       // Shells are left to the engine: a restarted server opens new ones.
       if (sb.terminal) {
@@ -247,17 +512,48 @@ export class SandboxManager {
 
   private startIdleSweep(): void {
     if (this.sweepTimer) return;
-    const every = Math.min(30_000, Math.max(1000, this.opts.idleTimeoutMs / 4));
+    const limits = [this.opts.idleTimeoutMs, this.opts.detachedGraceMs, this.opts.maxAgeMs].filter((ms) => ms !== undefined);
+    const every = Math.min(30_000, Math.max(1000, Math.min(...limits) / 4));
     this.sweepTimer = setInterval(() => {
       this.stopIdle().catch((err: Error) => this.log.error({ err }, 'idle sweep failed'));
     }, every);
     this.sweepTimer.unref();
+    if (this.opts.scrollback && !this.saveTimer) {
+      this.saveTimer = setInterval(() => this.saveScrollback(), SCROLLBACK_SAVE_MS);
+      this.saveTimer.unref();
+    }
+  }
+
+  /** Writes every ring that changed since its last save (a full disk is logged, not fatal). */
+  private saveScrollback(): void {
+    const store = this.opts.scrollback;
+    if (!store) return;
+    for (const sb of this.sandboxes.values()) {
+      if (sb.ring.version === sb.savedVersion) continue;
+      try {
+        store.save(sb.learner, sb.ring.contents());
+        sb.savedVersion = sb.ring.version;
+      } catch (err) {
+        this.log.warn({ learner: shortHandle(sb.learner), err: (err as Error).message }, 'could not save scrollback');
+      }
+    }
+  }
+
+  private startStoredSweep(): void {
+    if (this.storedTimer || !this.opts.maxStoredAgeMs) return;
+    const sweep = () => this.removeExpired().catch((err: Error) => this.log.error({ err: err.message }, 'stored-age sweep failed'));
+    void sweep();
+    this.storedTimer = setInterval(sweep, Math.min(STORED_SWEEP_MS, Math.max(60_000, this.opts.maxStoredAgeMs / 4)));
+    this.storedTimer.unref();
   }
 
   private sandbox(learner: string): Sandbox {
     let sb = this.sandboxes.get(learner);
     if (!sb) {
       sb = new Sandbox(learner, this.opts.scrollbackBytes);
+      const saved = this.opts.scrollback?.load(learner);
+      if (saved) sb.ring.push(saved);
+      sb.savedVersion = sb.ring.version;
       this.sandboxes.set(learner, sb);
     }
     return sb;
@@ -265,6 +561,10 @@ export class SandboxManager {
 
   private idleStopAt(sb: Sandbox): number {
     return sb.lastActivity + this.opts.idleTimeoutMs;
+  }
+
+  private maxAgeStopAt(sb: Sandbox): number | undefined {
+    return this.opts.maxAgeMs === undefined || !sb.startedAt ? undefined : sb.startedAt + this.opts.maxAgeMs;
   }
 
   private statusMessage(sb: Sandbox): ServerMessage {
@@ -275,6 +575,16 @@ export class SandboxManager {
     if (state === 'ready') {
       msg.idleStopAt = this.idleStopAt(sb);
       sb.announcedIdleStopAt = msg.idleStopAt;
+      const maxAgeAt = this.maxAgeStopAt(sb);
+      if (maxAgeAt !== undefined) msg.maxAgeStopAt = maxAgeAt;
+    }
+    if (sb.code === 'queued') {
+      const position = this.slots.position(sb.learner);
+      if (position > 0) {
+        msg.position = position;
+        const waitMs = this.slots.estimateMs(position);
+        if (waitMs !== undefined) msg.waitMs = waitMs;
+      }
     }
     return msg;
   }
@@ -296,8 +606,13 @@ export class SandboxManager {
     return sb
       .enqueue(async () => {
         if (this.closing) return;
-        if (sb.clients.size === 0 && sb.state !== 'starting') return; // nobody waiting
-        if (sb.state !== 'ready') await this.startSandbox(sb);
+        if (sb.clients.size === 0 && sb.state !== 'starting') {
+          if (sb.state === 'absent' || sb.state === 'stopped') this.slots.release(sb.learner); // e.g. a reset nobody watches
+          return; // nobody waiting
+        }
+        if (sb.state === 'ready' && !sb.terminal?.isOpen) await this.recheckRunning(sb);
+        if (sb.state !== 'ready' && !sb.engineReady) await this.startSandbox(sb);
+        sb.engineReady = false;
         if (!sb.terminal?.isOpen) await this.openTerminal(sb);
         // Ready only once a shell takes input, so nothing typed right away is lost.
         if (sb.state !== 'ready') this.setState(sb, 'ready');
@@ -305,14 +620,38 @@ export class SandboxManager {
         this.opts.checker?.sandboxReady(sb.learner, sb.containerId!);
       })
       .catch((err: Error) => {
+        if (err instanceof LeftLine) return;
         this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
         this.setState(sb, 'failed', 'start-failed', err.message);
+        // A failed sandbox gives its slot back; Retry queues again if there is a line.
+        void sb.enqueue(async () => {
+          if (sb.state !== 'failed') return;
+          if (sb.containerId) await this.opts.runtime.stop(sb.containerId).catch(() => {});
+          this.slots.release(sb.learner);
+        });
       });
   }
 
   private async startSandbox(sb: Sandbox): Promise<void> {
     const { runtime } = this.opts;
     const began = Date.now();
+    if (!this.slots.holds(sb.learner)) {
+      const before = { state: sb.state, code: sb.code, message: sb.message };
+      const turn = this.slots.acquire(sb.learner);
+      if (!this.slots.holds(sb.learner)) this.setState(sb, 'creating', 'queued');
+      const granted = await turn;
+      // Their turn came during a reload: the slot waits for the page for the rest of the keep time.
+      while (granted && sb.clients.size === 0 && Date.now() < sb.lineKeepUntil && !this.closing) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!granted || sb.clients.size === 0) {
+        // Left the line, or their page never came back: nobody to start it for.
+        if (granted) this.slots.release(sb.learner);
+        Object.assign(sb, before); // nobody is attached to see it
+        throw new LeftLine();
+      }
+      this.log.info({ learner: shortHandle(sb.learner), waitedMs: Date.now() - began }, 'got a running slot');
+    }
     if (this.starts.waiting > 0 || sb.state === 'absent') {
       this.setState(sb, 'creating', this.starts.waiting > 0 ? 'waiting' : 'creating');
     }
@@ -328,8 +667,9 @@ export class SandboxManager {
       if (!info.running) await runtime.start(info.id);
       await waitForEngine(runtime, info.id, sb.learner, this.opts.startTimeoutMs, () => this.closing);
       sb.quickExits = 0;
-      sb.lastActivity = Date.now();
+      sb.lastActivity = sb.startedAt = Date.now();
       this.log.info({ learner: shortHandle(sb.learner), ms: Date.now() - began }, 'sandbox engine ready');
+      this.opts.onStarted?.(Date.now() - began);
     } finally {
       this.starts.release();
     }
@@ -356,12 +696,10 @@ export class SandboxManager {
     if (sb.terminal !== terminal) return;
     sb.terminal = undefined;
     void sb.enqueue(async () => {
-      const info = await this.opts.runtime.find(sb.learner);
-      if (!info?.running) {
+      if (sb.terminal?.isOpen) return; // a page's attach already brought it back
+      if (!(await this.recheckRunning(sb))) {
         this.opts.checker?.sandboxDown(sb.learner);
-        this.log.warn({ learner: shortHandle(sb.learner) }, 'sandbox stopped from outside');
-        this.setState(sb, info ? 'stopped' : 'absent', 'stopped');
-        if (!info) sb.containerId = undefined;
+        this.setState(sb, 'stopped', 'stopped'); // the page reconnects, which starts it again
         return;
       }
       sb.quickExits = Date.now() - terminal.startedAt < QUICK_EXIT_MS ? sb.quickExits + 1 : 0;
@@ -373,7 +711,29 @@ export class SandboxManager {
       terminal.notice('The shell exited. Starting a new one.');
       await this.openTerminal(sb);
       this.goLive(sb);
+    }).catch((err: Error) => {
+      // The engine itself may be down (restarting): report the sandbox stopped; the
+      // page's reconnect starts it again once the engine is back.
+      this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'could not reopen the shell');
+      this.opts.checker?.sandboxDown(sb.learner);
+      this.slots.release(sb.learner);
+      this.setState(sb, 'stopped', 'stopped');
     });
+  }
+
+  /**
+   * Whether the sandbox's container still runs; if it was stopped or removed from
+   * outside (an operator, the OOM killer, an engine restart), marks it stopped so the
+   * next bring-up starts or recreates it.
+   */
+  private async recheckRunning(sb: Sandbox): Promise<boolean> {
+    const info = await this.opts.runtime.find(sb.learner);
+    if (info?.running) return true;
+    this.log.warn({ learner: shortHandle(sb.learner), removed: !info }, 'sandbox stopped from outside');
+    this.slots.release(sb.learner);
+    sb.state = 'stopped';
+    sb.containerId = info?.id;
+    return false;
   }
 
   /** Sends the scrollback to pages that have not had it, then streams to them live. */

@@ -2,7 +2,7 @@
  * Composes Berth's server: store, sandbox manager, HTTP handler and terminal
  * socket on one port. `main.ts` runs it; tests create it with their own settings.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Config, allowedOrigins } from './config.ts';
@@ -12,12 +12,16 @@ import type { SandboxRuntime } from './runtime/types.ts';
 import { DockerRuntime } from './runtime/docker.ts';
 import type { Registry } from './registry.ts';
 import { SandboxManager } from './sandboxes.ts';
+import { defaultMaxSandboxes } from './capacity.ts';
+import { ScrollbackStore } from './scrollback-store.ts';
 import { Store } from './store.ts';
 import { missingSandboxCapabilities } from './capabilities.ts';
 import { loadAllExercises } from './exercises/load.ts';
 import { ExerciseChecker } from './exercises/live.ts';
 import { authenticate, createHttpHandler } from './http.ts';
 import { TerminalServer } from './ws.ts';
+import { Metrics } from './metrics.ts';
+import { RateLimiter, clientAddress } from './rate-limit.ts';
 
 export interface Berth {
   server: Server;
@@ -37,8 +41,16 @@ export function createRuntime(config: Config): DockerRuntime {
   return new DockerRuntime({
     instance: config.instance,
     image: config.sandboxImage,
-    limits: { memoryBytes: config.sandboxMemory, cpus: config.sandboxCpus, pids: config.sandboxPids },
+    limits: {
+      memoryBytes: config.sandboxMemory,
+      cpus: config.sandboxCpus,
+      pids: config.sandboxPids,
+      diskBytes: config.sandboxDisk,
+      nofile: config.sandboxNofile,
+    },
+    runtime: config.sandboxRuntime,
     registry: config.registry === 'on' ? { port: config.registryPort, upstream: config.registryUpstream } : false,
+    firewall: { egress: config.sandboxEgress, blocked: config.blockedAddresses },
   });
 }
 
@@ -48,6 +60,14 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   // DockerRuntime.prepare() also started the catalog registry sandboxes pull from.
   const registry = runtime instanceof DockerRuntime ? runtime.registry : undefined;
   if (registry) log.info({ mirrors: registry.mirrors }, 'catalog registry ready');
+  // DockerRuntime.prepare() installed the network rules too (or threw: no sandbox runs unfiltered).
+  if (runtime instanceof DockerRuntime) log.info({ egress: config.sandboxEgress, blocked: config.blockedAddresses }, 'sandbox network rules in place');
+  if (runtime instanceof DockerRuntime && config.sandboxEgress !== 'open' && !runtime.offlineDns) {
+    log.warn('cannot listen on the sandbox network\'s gateway (is the server on another host than the engine?): lookups of outside names in sandboxes will take 20 s to fail');
+  }
+  if (config.registry === 'off' && config.sandboxEgress !== 'open') {
+    log.warn(`BERTH_REGISTRY=off with BERTH_SANDBOX_EGRESS=${config.sandboxEgress}: sandboxes can pull no images (Docker Hub is outside what they may reach)`);
+  }
   const missingCaps = missingSandboxCapabilities();
   if (missingCaps.length) {
     // Only a warning: a server in a container does not see the engine host's set.
@@ -55,23 +75,45 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   }
   const store = new Store(join(config.dataDir, 'berth.db'));
   const lessons = loadAllExercises(config.contentDir);
-  const checker = new ExerciseChecker({ runtime, store, log, lessons });
+  const metrics = new Metrics();
+  // Manager and checker see a runtime whose failed calls are counted.
+  const counted = metrics.instrument(runtime);
+  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000) });
+  const maxSandboxes = config.maxSandboxes === 'auto' ? defaultMaxSandboxes(config.sandboxMemory) : config.maxSandboxes;
+  log.info({ maxSandboxes, computed: config.maxSandboxes === 'auto', warmPool: config.warmPool }, 'running sandboxes allowed at once');
   const manager = new SandboxManager({
     checker,
-    runtime,
+    runtime: counted,
     log,
+    onStarted: (ms) => metrics.sandboxStartSeconds.observe(ms / 1000),
     isKnownLearner: (handle) => store.hasLearner(handle),
     idleTimeoutMs: config.idleTimeout,
     startTimeoutMs: config.startTimeout,
     maxConcurrentStarts: config.maxConcurrentStarts,
+    maxSandboxes,
+    warmPool: config.warmPool,
+    detachedGraceMs: config.detachedGrace,
+    maxAgeMs: config.sandboxMaxAge,
+    maxStoredAgeMs: config.sandboxMaxStoredAge,
+    learnerLastSeen: (handle) => store.lastSeenAt(handle),
     scrollbackBytes: config.scrollbackBytes,
+    scrollback: new ScrollbackStore(join(config.dataDir, 'scrollback'), config.scrollbackBytes),
   });
   const reconciled = await manager.reconcile();
   log.info(reconciled, 'reconciled sandboxes with the engine');
 
   let origins = allowedOrigins(config);
   const isAllowedOrigin = (origin: string | undefined) => origin !== undefined && origins.has(origin);
+  const addressOf = (req: IncomingMessage) => clientAddress(req, config.trustProxy === 'on');
+  const limiter = (rate: Config['rateApi']) => (rate ? new RateLimiter(rate) : undefined);
+  const apiLimit = limiter(config.rateApi);
   const server = createServer(
+    {
+      // Slow-header clients (slowloris) are cut off; checked every second, not Node's default 30 s.
+      headersTimeout: config.headersTimeout,
+      requestTimeout: Math.max(config.headersTimeout, 30_000),
+      connectionsCheckingInterval: 1000,
+    },
     createHttpHandler({
       siteDir: config.siteDir,
       store,
@@ -80,6 +122,10 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       lessons,
       isAllowedOrigin,
       secureCookies: config.publicUrl.startsWith('https:'),
+      clientAddress: addressOf,
+      limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
+      metrics,
+      metricsToken: config.metricsToken,
     }),
   );
   const terminals = new TerminalServer({
@@ -88,7 +134,11 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     authenticate: (req) => authenticate(store, req),
     isAllowedOrigin,
     maxTerminalsPerLearner: config.maxTerminalsPerLearner,
+    clientAddress: addressOf,
+    limits: { api: apiLimit, sandboxes: limiter(config.rateSandboxes) },
+    metrics,
   });
+  metrics.watch({ manager, openTerminals: () => terminals.connections });
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://berth.invalid').pathname;
     if (path !== TERMINAL_PATH) {
@@ -97,7 +147,10 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     }
     terminals.handleUpgrade(req, socket, head);
   });
-  server.on('clientError', (_err, socket) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -92,6 +92,12 @@ export class Store {
     return this.db.prepare('SELECT 1 FROM learners WHERE handle = ?').get(handle) !== undefined;
   }
 
+  /** When the learner last loaded a page (epoch ms), or undefined for an unknown learner. */
+  lastSeenAt(handle: string): number | undefined {
+    const row = this.db.prepare('SELECT last_seen_at AS t FROM learners WHERE handle = ?').get(handle) as { t: number } | undefined;
+    return row?.t;
+  }
+
   touchLearner(handle: string): void {
     this.db.prepare('UPDATE learners SET last_seen_at = ? WHERE handle = ?').run(Date.now(), handle);
   }

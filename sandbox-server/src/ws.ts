@@ -1,6 +1,7 @@
 /**
  * The terminal WebSocket: authentication and Origin checks at the upgrade, a
- * first-message timeout, typed control messages, rate limits, and heartbeats.
+ * first-message timeout, typed control messages, rate limits (frames per socket;
+ * connections and sandbox creations per client address), and heartbeats.
  * Everything a page sends is validated here before it reaches a sandbox.
  */
 import type { IncomingMessage } from 'node:http';
@@ -10,6 +11,8 @@ import { CloseCode, FIRST_MESSAGE_TIMEOUT_MS, MAX_FRAME_BYTES, type ServerMessag
 import type { SandboxClient, SandboxManager } from './sandboxes.ts';
 import type { Logger } from './log.ts';
 import { shortHandle } from './log.ts';
+import { type RateLimiter, TokenBucket, limitKey, retryAfterSeconds } from './rate-limit.ts';
+import type { Metrics, RateLimitName } from './metrics.ts';
 
 export interface TerminalServerOptions {
   manager: SandboxManager;
@@ -19,15 +22,22 @@ export interface TerminalServerOptions {
   isAllowedOrigin: (origin: string | undefined) => boolean;
   maxTerminalsPerLearner: number;
   firstMessageTimeoutMs?: number;
+  /** The client's address (socket peer, or the trusted proxy's X-Forwarded-For). */
+  clientAddress: (req: IncomingMessage) => string;
+  /** Per-address limits on connections (shared with /api/*) and sandbox creations; absent: off. */
+  limits: { api?: RateLimiter; sandboxes?: RateLimiter };
+  metrics: Metrics;
 }
 
 const HEARTBEAT_MS = 30_000;
 /** Frames per second a page may send on average, and the burst it may save up. */
-const FRAME_RATE = 200;
-const FRAME_BURST = 1000;
+const FRAME_RATE = { perSecond: 200, burst: 1000 };
+/** Fragments per message (ws defaults to 16384; each is an array slot until the message ends). */
+const MAX_FRAGMENTS = 256;
 
 export class TerminalServer {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  /** maxPayload caps a message's total over all its fragments (1009); pages never fragment, so few fragments are allowed (1008). */
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, maxFragments: MAX_FRAGMENTS, perMessageDeflate: false });
   private readonly opts: TerminalServerOptions;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakSet<WebSocket>();
@@ -44,17 +54,41 @@ export class TerminalServer {
 
   /** Handles an HTTP upgrade for the terminal path: refuse before any socket exists. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { log } = this.opts;
+    const { log, metrics, manager, limits } = this.opts;
     if (!this.opts.isAllowedOrigin(req.headers.origin)) {
       log.warn({ origin: req.headers.origin }, 'terminal upgrade refused: origin not allowed');
+      metrics.upgrades.inc({ outcome: 'origin' });
       return refuse(socket, 403, 'Forbidden: this origin may not open terminals (see BERTH_PUBLIC_URL / BERTH_ALLOWED_ORIGINS)');
     }
     const learner = this.opts.authenticate(req);
-    if (!learner) return refuse(socket, 401, 'Unauthorized: no valid learner cookie; load the site first');
-    if (this.opts.manager.clientCount(learner) >= this.opts.maxTerminalsPerLearner) {
+    if (!learner) {
+      metrics.upgrades.inc({ outcome: 'auth' });
+      return refuse(socket, 401, 'Unauthorized: no valid learner cookie; load the site first');
+    }
+    if (manager.clientCount(learner) >= this.opts.maxTerminalsPerLearner) {
+      metrics.upgrades.inc({ outcome: 'terminals' });
       return refuse(socket, 429, 'Too Many Requests: too many open terminals for this learner');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, learner));
+    // Per-address limits close an accepted socket with 4029, which the page shows and waits out.
+    const key = limitKey(this.opts.clientAddress(req));
+    const refusal = this.overLimit('api', limits.api, key, 'connections');
+    if (refusal) {
+      metrics.upgrades.inc({ outcome: 'rate' });
+      return this.wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => {}); // e.g. an oversized frame from a client that ignores the close
+        ws.close(CloseCode.RateLimited, refusal);
+      });
+    }
+    metrics.upgrades.inc({ outcome: 'accepted' });
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, learner, key));
+  }
+
+  /** Spends a token of a per-address limit; returns the close reason when there is none. */
+  private overLimit(name: RateLimitName, limiter: RateLimiter | undefined, key: string, what: string): string | undefined {
+    const taken = limiter?.take(key);
+    if (!taken || taken.ok) return undefined;
+    this.opts.metrics.rateLimited.inc({ limit: name });
+    return `too many ${what} from your address; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`;
   }
 
   close(): void {
@@ -63,14 +97,13 @@ export class TerminalServer {
     this.wss.close();
   }
 
-  private onConnection(ws: WebSocket, learner: string): void {
+  private onConnection(ws: WebSocket, learner: string, addressKey: string): void {
     const { manager, log } = this.opts;
     const who = shortHandle(learner);
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     let client: WsClient | undefined;
-    let tokens = FRAME_BURST;
-    let lastRefill = Date.now();
+    const frames = new TokenBucket(FRAME_RATE);
 
     const firstMessageTimer = setTimeout(
       () => ws.close(CloseCode.FirstMessageTimeout, 'expected hello'),
@@ -82,10 +115,7 @@ export class TerminalServer {
     };
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      const now = Date.now();
-      tokens = Math.min(FRAME_BURST, tokens + ((now - lastRefill) / 1000) * FRAME_RATE);
-      lastRefill = now;
-      if (--tokens < 0) return fail(CloseCode.RateLimited, 'too many messages');
+      if (!frames.take().ok) return fail(CloseCode.RateLimited, 'too many messages');
 
       const bytes = toBuffer(data);
       if (isBinary) {
@@ -98,6 +128,10 @@ export class TerminalServer {
       if (!client) {
         if (msg.t !== 'hello') return fail(CloseCode.BadMessage, 'expected hello first');
         clearTimeout(firstMessageTimer);
+        // A learner's first hello creates their sandbox: that is what the per-address limit guards.
+        const creating = manager.status(learner).state === 'absent';
+        const refusal = creating && this.overLimit('sandboxes', this.opts.limits.sandboxes, addressKey, 'new sandboxes');
+        if (refusal) return fail(CloseCode.RateLimited, refusal);
         client = new WsClient(ws, msg.cols, msg.rows, msg.lesson, msg.lang ?? 'ko');
         manager.attach(learner, client);
         return;

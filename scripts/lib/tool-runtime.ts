@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../sandbox-server/src/config.ts';
 import { createRuntime } from '../../sandbox-server/src/server.ts';
 import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
-import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
 
 export interface ToolRuntime {
   runtime: DockerRuntime;
@@ -22,8 +21,7 @@ export async function startToolRuntime(prefix: string, image: string): Promise<T
     runtime,
     async close() {
       await runtime.close().catch(() => {});
-      const docker = runtime.docker;
-      for (const n of await docker.listNetworks({ filters: labelFilter(instance, 'network') })) await docker.getNetwork(n.Id).remove().catch(() => {});
+      await runtime.removeNetwork().catch(() => {}); // and its firewall rules
     },
   };
 }

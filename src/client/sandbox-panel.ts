@@ -21,6 +21,18 @@ import {
 type TerminalElement = HTMLElement & { terminal?: Terminal; fit(): void };
 
 const PROGRESS_STEPS = ['creating', 'starting', 'ready'] as const;
+/** The panel warns this long before the sandbox stops (idle or maximum age). */
+export const STOP_WARNING_MS = 2 * 60_000;
+
+/** Which stop to warn about now, if any: the nearer of idle and maximum age within the warning window. */
+export function stopWarning(snap: Pick<SessionSnapshot, 'state' | 'idleStopAt' | 'maxAgeStopAt'>, now: number): { kind: 'idle' | 'max-age'; at: number } | undefined {
+  if (snap.state !== 'ready') return undefined;
+  const candidates: { kind: 'idle' | 'max-age'; at: number }[] = [];
+  if (snap.idleStopAt !== undefined) candidates.push({ kind: 'idle', at: snap.idleStopAt });
+  if (snap.maxAgeStopAt !== undefined) candidates.push({ kind: 'max-age', at: snap.maxAgeStopAt });
+  const first = candidates.sort((a, b) => a.at - b.at)[0];
+  return first && first.at - now <= STOP_WARNING_MS ? first : undefined;
+}
 
 export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   if (panel.dataset.initialized) return;
@@ -44,6 +56,9 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   const resetBtn = $<HTMLButtonElement>('.sandbox-reset-btn');
   const collapseBtn = $<HTMLButtonElement>('.sandbox-collapse-btn');
   const keys = $<HTMLElement>('.sandbox-keys');
+  const warning = $<HTMLElement>('.sandbox-stop-warning');
+  const warningText = $<HTMLElement>('.stop-warning-text');
+  const keepBtn = $<HTMLButtonElement>('.stop-warning-keep');
 
   if (keys) keys.textContent = (isMacPlatform() ? keys.dataset.mac : keys.dataset.other) ?? keys.textContent;
 
@@ -104,8 +119,8 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
       retry = s.retry;
     } else if (state === 'stopped') {
       kind = 'stopped';
-      heading = snap.code === 'stopped' ? s.statusCode.stopped : s.overlay.stopped;
-      more = snap.code === 'stopped' || snap.code === 'idle-stopped' ? undefined : statusDetail(snap);
+      heading = snap.code === 'stopped' || snap.code === 'max-age-stopped' ? s.statusCode[snap.code] : s.overlay.stopped;
+      more = snap.code === 'stopped' || snap.code === 'idle-stopped' || snap.code === 'max-age-stopped' ? undefined : statusDetail(snap);
       retry = s.startAgain;
     } else {
       heading =
@@ -119,6 +134,11 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
                 ? s.overlay.stopping
                 : '';
       more = statusDetail(snap);
+      if (snap.code === 'queued' && snap.position !== undefined) {
+        heading = s.queue.position(snap.position);
+        more = [s.statusCode.queued, snap.waitMs !== undefined ? s.queue.wait(Math.round(snap.waitMs / 60_000)) : s.queue.estimating].join('\n');
+      }
+      overlay.dataset.position = snap.code === 'queued' && snap.position !== undefined ? String(snap.position) : '';
       const current = PROGRESS_STEPS.indexOf(state as (typeof PROGRESS_STEPS)[number]);
       overlay.querySelectorAll<HTMLElement>('[data-step]').forEach((li, i) => {
         li.dataset.status = current < 0 ? 'pending' : i < current ? 'done' : i === current ? 'active' : 'pending';
@@ -135,7 +155,8 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
 
   const renderIdle = () => {
     if (!idle) return;
-    const at = snapshot.idleStopAt;
+    const stops = [snapshot.idleStopAt, snapshot.maxAgeStopAt].filter((t) => t !== undefined);
+    const at = stops.length ? Math.min(...stops) : undefined;
     if (snapshot.state !== 'ready' || at === undefined) {
       idle.hidden = true;
       return;
@@ -146,6 +167,18 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     idle.dataset.idleStopAt = String(at);
     if (minutes < 2) idle.dataset.warn = '';
     else delete idle.dataset.warn;
+  };
+
+  const renderStopWarning = () => {
+    if (!warning || !warningText) return;
+    const soon = stopWarning(snapshot, Date.now());
+    warning.hidden = !soon;
+    if (!soon) return;
+    // Counted down in steps of 10 s, so a screen reader is not told every second.
+    const secs = Math.max(0, Math.ceil((soon.at - Date.now()) / 10_000) * 10);
+    warning.dataset.kind = soon.kind;
+    warningText.textContent = soon.kind === 'idle' ? s.stopWarning.idle(secs) : s.stopWarning.maxAge(secs);
+    if (keepBtn) keepBtn.hidden = soon.kind !== 'idle'; // only the idle timer can be pushed back
   };
 
   let lastAlert: string | undefined;
@@ -161,6 +194,7 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     if (statusText) statusText.textContent = s.state[snap.state];
     renderOverlay(snap);
     renderIdle();
+    renderStopWarning();
     if (alertBox && snap.error !== lastAlert) {
       lastAlert = snap.error;
       alertBox.textContent = snap.error ?? '';
@@ -173,8 +207,14 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   // Countdowns (idle stop, reconnect) tick once a second; cheap and simple.
   const ticker = setInterval(() => {
     renderIdle();
+    renderStopWarning();
     if (snapshot.reconnectAt !== undefined) renderOverlay(snapshot);
   }, 1000);
+
+  keepBtn?.addEventListener('click', () => {
+    session.keepAlive();
+    termEl.focus();
+  });
 
   retryBtn?.addEventListener('click', () => {
     session.retry();

@@ -49,6 +49,11 @@ export interface SessionSnapshot {
   httpStatus?: number;
   /** Epoch ms at which the idle timer stops the sandbox. */
   idleStopAt?: number;
+  /** Epoch ms at which the sandbox reaches its maximum running time and stops. */
+  maxAgeStopAt?: number;
+  /** Waiting in line for a free sandbox: 1-based place, and the server's estimate in ms. */
+  position?: number;
+  waitMs?: number;
   /** While waiting to reconnect: which attempt is next and when (epoch ms). */
   reconnectAttempt?: number;
   reconnectAt?: number;
@@ -225,6 +230,16 @@ export class TerminalSession {
     if (this.#disposed) return;
     this.#attempt = 0;
     void this.#connect();
+  }
+
+  /**
+   * "Keep working": counts as activity for the idle timer without typing
+   * anything (an empty binary frame). False when not connected.
+   */
+  keepAlive(): boolean {
+    if (this.#disposed || this.#ws?.readyState !== OPEN || !this.#everOpened) return false;
+    this.#ws.send(new Uint8Array(0));
+    return true;
   }
 
   /** Throw the sandbox away and start a fresh one. */
@@ -409,6 +424,9 @@ export class TerminalSession {
           code: msg.code,
           message: msg.message,
           idleStopAt: msg.idleStopAt ?? (msg.state === 'ready' ? this.#snapshot.idleStopAt : undefined),
+          maxAgeStopAt: msg.maxAgeStopAt ?? (msg.state === 'ready' ? this.#snapshot.maxAgeStopAt : undefined),
+          position: msg.position,
+          waitMs: msg.waitMs,
           reason: msg.state === 'failed' ? 'sandbox-failed' : undefined,
         });
         if (msg.state === 'ready') this.#flushQueue();

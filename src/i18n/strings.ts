@@ -95,13 +95,26 @@ const ko = {
   },
   statusCode: {
     waiting: '다른 샌드박스가 먼저 시작하고 있어요. 차례가 오면 바로 시작할게요.',
+    queued: '지금은 샌드박스가 모두 사용 중이에요. 자리가 나면 순서대로 시작할게요.',
     creating: '샌드박스 컨테이너를 만드는 중이에요.',
     removing: '이전 샌드박스를 지우는 중이에요.',
     'starting-engine': 'Docker 엔진이 준비되기를 기다리는 중이에요.',
     'idle-stopped': '한동안 입력이 없어서 멈췄어요. 파일, 이미지, 컨테이너는 그대로 있어요.',
+    'max-age-stopped': '최대 사용 시간이 다 되어 샌드박스를 멈췄어요. 파일, 이미지, 컨테이너는 그대로 있고, 다시 시작하면 이어서 쓸 수 있어요.',
     stopped: '샌드박스가 멈췄어요. 다시 시작하면 이어서 쓸 수 있어요.',
     'shell-loop': '셸이 시작하자마자 계속 종료돼요. 샌드박스를 초기화해 주세요.',
     'start-failed': '샌드박스를 시작하지 못했어요.',
+  },
+  queue: {
+    position: (n: number) => (n === 1 ? '대기 순서: 다음 차례예요.' : `대기 순서: ${n}번째예요.`),
+    wait: (minutes: number) => (minutes < 1 ? '1분 안에 시작할 것 같아요.' : `약 ${minutes}분 뒤에 시작할 것 같아요.`),
+    estimating: '예상 대기 시간을 계산하고 있어요.',
+  },
+  stopWarning: {
+    idle: (seconds: number) => `입력이 없어서 ${seconds}초 뒤에 샌드박스를 멈춰요. 작업 내용은 그대로 남아요.`,
+    maxAge: (seconds: number) =>
+      `최대 사용 시간이 다 되어 ${seconds}초 뒤에 샌드박스를 멈춰요. 작업 내용은 남아 있고, 멈춘 뒤 다시 시작할 수 있어요.`,
+    keepWorking: '계속 작업하기',
   },
   clipboardDenied: '클립보드를 읽을 수 없어요. 브라우저에서 붙여넣기 권한을 허용해 주세요.',
   keysHint: {
@@ -183,6 +196,13 @@ const ko = {
 
 export type Strings = typeof ko;
 
+/** 1st, 2nd, 3rd, 4th... 11th, 12th, 13th, 21st. */
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
+}
+
 const en: Strings = {
   siteName: 'Berth',
   siteTagline: 'Learn Docker by doing it',
@@ -263,13 +283,26 @@ const en: Strings = {
   },
   statusCode: {
     waiting: 'Other sandboxes are starting first. Yours starts as soon as it is its turn.',
+    queued: 'All sandboxes are in use right now. Yours starts as soon as a place frees up, first come first served.',
     creating: 'Creating the sandbox container.',
     removing: 'Removing the old sandbox.',
     'starting-engine': 'Waiting for the Docker engine to be ready.',
     'idle-stopped': 'Stopped after a while without input. Your files, images and containers are kept.',
+    'max-age-stopped': 'Stopped after reaching its maximum running time. Your files, images and containers are kept: start it again to carry on.',
     stopped: 'Your sandbox stopped. Start it again to carry on where you left off.',
     'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox.',
     'start-failed': 'The sandbox could not be started.',
+  },
+  queue: {
+    position: (n: number) => (n === 1 ? 'You are next in line.' : `You are ${ordinal(n)} in line.`),
+    wait: (minutes: number) => (minutes < 1 ? 'About a minute or less.' : `About ${minutes} minute${minutes === 1 ? '' : 's'}.`),
+    estimating: 'Working out how long the wait is.',
+  },
+  stopWarning: {
+    idle: (seconds: number) => `No input for a while: the sandbox stops in ${seconds} s. Your work is kept.`,
+    maxAge: (seconds: number) =>
+      `The sandbox reaches its maximum running time and stops in ${seconds} s. Your work is kept; start it again afterwards.`,
+    keepWorking: 'Keep working',
   },
   clipboardDenied: 'Cannot read the clipboard. Allow clipboard access in your browser.',
   keysHint: {

@@ -30,6 +30,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     BERTH_DATA_DIR: mkdtempSync(join(tmpdir(), 'berth-test-')),
     BERTH_LOG_LEVEL: process.env.BERTH_TEST_LOG_LEVEL ?? 'warn',
     BERTH_SANDBOX_IMAGE: process.env.BERTH_SANDBOX_IMAGE ?? 'berth/sandbox:latest',
+    BERTH_WARM_POOL: '0', // tests that want a warm pool ask for one: it boots sandboxes nobody uses
     ...env,
   });
 }
@@ -63,9 +64,8 @@ export async function removeInstance(runtime: DockerRuntime, instance: string): 
   }
   const { Volumes } = await docker.listVolumes({ filters: labelFilter(instance, 'sandbox-data') });
   for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
-  for (const n of await docker.listNetworks({ filters: labelFilter(instance, 'network') })) {
-    await docker.getNetwork(n.Id).remove().catch(() => {});
-  }
+  // The network last, with the firewall rules that guarded it (runtime/firewall.ts).
+  await runtime.removeNetwork().catch(() => {});
 }
 
 /** GET /api/session; returns the learner cookie ("name=value") the server issued. */

@@ -1,19 +1,36 @@
 /**
  * SandboxRuntime on a Docker engine, through dockerode. Each sandbox is one
  * container running a rootless nested dockerd as the unprivileged user `learner`,
- * with a named volume for the nested engine's data. See images/README.md for why
- * each flag below is needed.
+ * on a size-bounded disk kept in a named volume. See images/README.md and the
+ * README's threat model for why each flag below is needed.
  */
 import Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { Duplex, PassThrough, Transform } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
-import { startRegistry, type Registry } from '../registry.ts';
+import { networkGateway, startRegistry, type Registry } from '../registry.ts';
+import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
+import { DEFAULT_BLOCKED_ADDRESSES, applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
+import { startOfflineDns, type OfflineDns } from './offline-dns.ts';
 
 export const SANDBOX_USER = 'learner';
 export const SANDBOX_HOME = '/home/learner';
-/** The nested engine's data; a named volume so it survives stop/start and uses native overlay2. */
-const ENGINE_DATA_PATH = `${SANDBOX_HOME}/.local/share/docker`;
+/**
+ * Where the sandbox's named volume is mounted: it holds disk.img, the sparse ext4
+ * image berth-init mounts on /home/learner (so it survives stop/start, and goes
+ * with the volume). Root-only inside the sandbox.
+ */
+const DISK_STORE_PATH = '/var/lib/berth';
+export const DEFAULT_DISK_BYTES = 8 * 1024 ** 3;
+export const DEFAULT_NOFILE = 16384;
+/**
+ * Docker's default seccomp profile (20.10) plus what rootless Docker needs; see the
+ * "comment" of the last entries and images/README.md. The API takes the text itself.
+ */
+const SECCOMP_PROFILE = JSON.stringify(JSON.parse(readFileSync(new URL('./seccomp.json', import.meta.url), 'utf8')));
+/** Writable places on the read-only root filesystem; tmpfs counts against the memory limit. */
+const SANDBOX_TMPFS = { '/tmp': 'rw,nosuid,nodev,size=256m', '/run': 'rw,nosuid,nodev,size=16m' };
 const MAX_EXEC_OUTPUT = 1024 * 1024;
 /** Time the nested engine gets to stop its own containers (which get 10 s) before a kill. */
 const STOP_TIMEOUT_S = 15;
@@ -29,6 +46,10 @@ export interface DockerRuntimeOptions {
    * Whoever calls prepare() calls close() when done (it removes the registry container).
    */
   registry?: { port: number; upstream: string } | false;
+  /** What sandboxes may reach on the network (runtime/firewall.ts); default: the registry only, metadata blocked. */
+  firewall?: FirewallPolicy;
+  /** OCI runtime for sandbox containers (HostConfig.Runtime), e.g. runc or sysbox-runc; default runc. */
+  runtime?: string;
 }
 
 export class DockerRuntime implements SandboxRuntime {
@@ -45,6 +66,12 @@ export class DockerRuntime implements SandboxRuntime {
   /** The running catalog registry, once prepare() has started it. */
   registry: Registry | undefined;
   private readonly registryOptions: { port: number; upstream: string } | false;
+  private readonly firewall: FirewallPolicy;
+  /** Answers sandboxes' DNS "no such name" when they may not reach the outside (runtime/offline-dns.ts). */
+  offlineDns: OfflineDns | undefined;
+  private readonly ociRuntime: string;
+  /** Whether the engine confines containers with AppArmor (checked by prepare()). */
+  private appArmor = false;
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Docker();
@@ -52,6 +79,8 @@ export class DockerRuntime implements SandboxRuntime {
     this.image = opts.image;
     this.limits = opts.limits;
     this.registryOptions = opts.registry ?? { port: 5000, upstream: '' };
+    this.firewall = opts.firewall ?? { egress: 'registry', blocked: DEFAULT_BLOCKED_ADDRESSES };
+    this.ociRuntime = opts.runtime ?? 'runc';
   }
 
   get networkName(): string {
@@ -77,26 +106,80 @@ export class DockerRuntime implements SandboxRuntime {
     } catch {
       throw new Error(`sandbox image ${this.image} is missing; build it with: npm run images`);
     }
+    const engine = (await this.docker.info()) as { Runtimes?: Record<string, unknown>; SecurityOptions?: string[] };
+    if (!Object.hasOwn(engine.Runtimes ?? {}, this.ociRuntime)) {
+      throw new Error(`the Docker engine has no runtime "${this.ociRuntime}" (BERTH_SANDBOX_RUNTIME); it has: ${Object.keys(engine.Runtimes ?? {}).join(', ')}`);
+    }
+    this.appArmor = (engine.SecurityOptions ?? []).some((o) => o.includes('name=apparmor'));
     const existing = await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') });
     if (!existing.some((n) => n.Name === this.networkName)) {
       await this.docker.createNetwork({
         Name: this.networkName,
         Driver: 'bridge',
         Labels: berthLabels(this.instance, 'network'),
-        // Sandboxes share this bridge only to reach the outside; they must not reach each other.
-        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        Options: {
+          // Sandboxes share this bridge only to reach the registry (and, if allowed, the outside).
+          'com.docker.network.bridge.enable_icc': 'false',
+          // A name of our own, so the firewall rules read as what they are.
+          'com.docker.network.bridge.name': bridgeNameFor(this.instance),
+        },
       });
     }
-    if (this.registryOptions !== false) {
-      this.registry = await startRegistry({ docker: this.docker, instance: this.instance, network: this.networkName, ...this.registryOptions });
+    // With egress off, sandboxes may reach the catalog only: no pull-through cache to start.
+    const registry = this.registryOptions === false ? false : { ...this.registryOptions, upstream: this.firewall.egress === 'off' ? '' : this.registryOptions.upstream };
+    const gateway = await networkGateway(this.docker, this.networkName);
+    await this.offlineDns?.close();
+    // Only on the engine's host can we bind its gateway; elsewhere lookups just fail slowly.
+    this.offlineDns = this.firewall.egress === 'open' ? undefined : await startOfflineDns(gateway).catch(() => undefined);
+    // The rules go in before anything (registry, sandbox) runs on the network; failing here stops the server.
+    await applyFirewall(
+      { docker: this.docker, image: this.image },
+      {
+        instance: this.instance,
+        bridge: await this.bridgeInterface(),
+        gateway,
+        registryPorts: registry === false ? [] : registry.upstream ? [registry.port, registry.port + 1] : [registry.port],
+        dnsPort: this.offlineDns?.port,
+      },
+      this.firewall,
+    ).catch(async (err: unknown) => {
+      await this.offlineDns?.close();
+      this.offlineDns = undefined;
+      throw err;
+    });
+    if (registry !== false) {
+      this.registry = await startRegistry({ docker: this.docker, instance: this.instance, network: this.networkName, ...registry });
       this.registryMirrors = this.registry.mirrors;
     }
   }
 
-  /** Removes what prepare() started beside the sandboxes (the catalog registry); sandboxes stay. */
+  /** The host interface of the sandbox bridge (networks made before Berth named it have Docker's br-<id>). */
+  private async bridgeInterface(): Promise<string> {
+    const info = (await this.docker.getNetwork(this.networkName).inspect()) as { Id: string; Options?: Record<string, string> };
+    return info.Options?.['com.docker.network.bridge.name'] ?? `br-${info.Id.slice(0, 12)}`;
+  }
+
+  /**
+   * Removes the instance's networks and firewall rules, for when the instance goes away
+   * (after its sandboxes and registry). close() keeps both: sandboxes outlive the
+   * server process, and the rules must keep guarding them; so does this while any
+   * sandbox container is left.
+   */
+  async removeNetwork(): Promise<void> {
+    let failure: unknown;
+    for (const n of await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') })) {
+      await ignoreMissing(this.docker.getNetwork(n.Id).remove()).catch((err: unknown) => (failure ??= err));
+    }
+    if ((await this.sandboxesMatching()).length === 0) await removeFirewall({ docker: this.docker, image: this.image }, this.instance);
+    if (failure) throw failure;
+  }
+
+  /** Removes what prepare() started beside the sandboxes (the catalog registry); sandboxes and their firewall rules stay. */
   async close(): Promise<void> {
     const registry = this.registry;
     this.registry = undefined;
+    await this.offlineDns?.close();
+    this.offlineDns = undefined;
     await registry?.close();
   }
 
@@ -142,27 +225,44 @@ export class DockerRuntime implements SandboxRuntime {
       await this.docker.createVolume({ Name: volume, Labels: berthLabels(this.instance, 'sandbox-data', learner) });
     }
     const memory = this.limits.memoryBytes;
+    const nofile = this.limits.nofile ?? DEFAULT_NOFILE;
+    const env = [`BERTH_DISK_SIZE=${this.limits.diskBytes ?? DEFAULT_DISK_BYTES}`];
+    if (this.registryMirrors.length) env.push(`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`);
     const container = await this.docker.createContainer({
       name: this.containerName(learner),
       Image: this.image,
       Hostname: 'berth',
-      User: SANDBOX_USER,
+      // PID 1 (berth-init) starts as root only to mount the sandbox's disk, then becomes
+      // the learner for good; every exec below runs as the learner.
+      User: 'root',
       Labels: berthLabels(this.instance, 'sandbox', learner),
-      Env: this.registryMirrors.length ? [`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`] : [],
+      Env: env,
       StopTimeout: STOP_TIMEOUT_S,
       HostConfig: {
-        // newuidmap/newgidmap (setuid) need SYS_ADMIN in the bounding set to map the
-        // nested engine's user namespace; the learner's own processes get no effective caps.
-        CapAdd: ['SYS_ADMIN'],
-        // rootlesskit needs unshare/mount syscalls and a writable /proc/sys for its
-        // network namespace; a tighter seccomp profile is tracked in the safety issue.
-        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-        // The API form of --security-opt systempaths=unconfined: rootlesskit writes
-        // /proc/sys inside its own namespaces, which masked paths would forbid.
+        Runtime: this.ociRuntime,
+        // Nothing but what newuidmap/newgidmap and berth-init need (capabilities.ts);
+        // the learner's processes have no effective capability.
+        CapDrop: ['ALL'],
+        CapAdd: [...SANDBOX_CAPABILITIES],
+        // Docker's default seccomp profile plus pivot_root and chroot (seccomp.json).
+        // AppArmor's docker-default profile forbids mount(2), which berth-init and
+        // rootlesskit need: unconfined on engines that use AppArmor, absent otherwise.
+        SecurityOpt: [`seccomp=${SECCOMP_PROFILE}`, ...(this.appArmor ? ['apparmor=unconfined'] : [])],
+        // Unmasked /proc and /sys (the API form of systempaths=unconfined): the kernel
+        // refuses the nested containers' fresh procfs/sysfs mounts while any path of
+        // the outer ones is covered (mount_too_revealing). Tried, path by path.
         MaskedPaths: [],
         ReadonlyPaths: [],
         Devices: [{ PathOnHost: '/dev/net/tun', PathInContainer: '/dev/net/tun', CgroupPermissions: 'rwm' }],
-        Mounts: [{ Type: 'volume', Source: volume, Target: ENGINE_DATA_PATH }],
+        // /dev/loop-control and loop devices, for berth-init to attach the disk image
+        // (it removes the nodes it made; the learner has no CAP_MKNOD to make more).
+        DeviceCgroupRules: ['c 10:237 rwm', 'b 7:* rwm'],
+        Mounts: [{ Type: 'volume', Source: volume, Target: DISK_STORE_PATH }],
+        // Nothing writes to the image's layer: what the learner writes goes to the
+        // bounded disk, or to these small tmpfs.
+        ReadonlyRootfs: true,
+        Tmpfs: SANDBOX_TMPFS,
+        Ulimits: [{ Name: 'nofile', Soft: nofile, Hard: nofile }],
         Memory: memory,
         MemorySwap: memory, // equal to Memory: no swap
         NanoCpus: Math.round(this.limits.cpus * 1e9),
@@ -180,7 +280,12 @@ export class DockerRuntime implements SandboxRuntime {
     try {
       await this.docker.getContainer(id).start();
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already running
+      if ((err as { statusCode?: number }).statusCode === 304) return; // already running
+      if (/setting rlimit type 7/.test((err as Error).message)) {
+        // runc may lower the engine's own nofile limit, never raise it.
+        throw new Error(`BERTH_SANDBOX_NOFILE (${this.limits.nofile ?? DEFAULT_NOFILE}) is above the Docker engine's own open-files limit: lower it, or raise dockerd's (LimitNOFILE)`, { cause: err });
+      }
+      throw err;
     }
   }
 
@@ -256,9 +361,15 @@ export class DockerRuntime implements SandboxRuntime {
     return () => stream.destroy();
   }
 
+  /**
+   * The learner's login shell runs under dtach, so it outlives the server: a restarted
+   * server attaches to the same shell (same jobs, variables, directory) instead of
+   * starting another. Attach clients left by a previous server (exec'd processes have
+   * parent 0) are ended first, so only one client ever feeds the shell.
+   */
   async openShell(id: string, cols: number, rows: number): Promise<Shell> {
     const exec = await this.docker.getContainer(id).exec({
-      Cmd: ['bash', '-l'],
+      Cmd: ['bash', '-c', ATTACH_SHELL],
       User: SANDBOX_USER,
       WorkingDir: SANDBOX_HOME,
       Env: [`COLUMNS=${cols}`, `LINES=${rows}`],
@@ -267,7 +378,8 @@ export class DockerRuntime implements SandboxRuntime {
       AttachStderr: true,
       Tty: true,
     });
-    const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+    const raw = await exec.start({ hijack: true, stdin: true, Tty: true });
+    const stream = withoutLeadingBytes(raw, DTACH_CLEAR_SCREEN);
     const resize = async (c: number, r: number) => {
       try {
         await exec.resize({ w: c, h: r });
@@ -287,6 +399,37 @@ export class DockerRuntime implements SandboxRuntime {
       return '';
     }
   }
+}
+
+/** Where the shell's dtach socket lives (the runtime dir is reset at every sandbox start). */
+const SHELL_SOCKET = '$XDG_RUNTIME_DIR/berth-shell';
+const ATTACH_SHELL = [
+  'for p in $(pgrep -x dtach); do [ "$(ps -o ppid= -p "$p" | tr -d " ")" = 0 ] && kill "$p"; done',
+  // -E: no detach key, -z: no suspend key (every key belongs to the learner); -r winch: redraw on attach.
+  `command -v dtach >/dev/null || exec bash -l`, // an older sandbox image: a plain shell
+  `exec dtach -A "${SHELL_SOCKET}" -E -z -r winch bash -l`,
+].join('; ');
+/** dtach clears the screen when it attaches; the page keeps its screen (and replayed scrollback) instead. */
+const DTACH_CLEAR_SCREEN = Buffer.from('\x1b[H\x1b[J');
+
+/** The same duplex, minus `prefix` if the first bytes it reads are exactly that. */
+function withoutLeadingBytes(stream: Duplex, prefix: Buffer): Duplex {
+  let head: Buffer | undefined = Buffer.alloc(0);
+  const readable = stream.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        if (!head) return done(null, chunk);
+        head = Buffer.concat([head, chunk]);
+        if (head.length < prefix.length && prefix.subarray(0, head.length).equals(head)) return done();
+        const out = head.subarray(0, prefix.length).equals(prefix) ? head.subarray(prefix.length) : head;
+        head = undefined;
+        done(null, out);
+      },
+    }),
+  );
+  const both = Duplex.from({ readable, writable: stream });
+  both.on('close', () => stream.destroy());
+  return both;
 }
 
 async function ignoreMissing(p: Promise<unknown>): Promise<void> {

@@ -36,6 +36,10 @@ export interface SandboxLimits {
   memoryBytes: number;
   cpus: number;
   pids: number;
+  /** Size of the sandbox's disk (home, nested images, containers, volumes); default 8 GiB. */
+  diskBytes?: number;
+  /** Open files per process (the nofile ulimit); default 16384. */
+  nofile?: number;
 }
 
 export interface SandboxRuntime {
