@@ -74,6 +74,19 @@ if [ ! -c /dev/net/tun ]; then
 fi
 chmod 666 /dev/net/tun
 
+# Kernel-wide tables one sandbox could otherwise exhaust for everyone: a sandbox's
+# memory limit bounds its open files (~230 B each: millions), more than a default
+# fs.file-max; and pids limits x sandboxes can exceed kernel.pid_max. systemd raises
+# both at boot; hosts without it keep the small defaults. (Skipped where read-only.)
+raise_sysctl() { # name minimum
+  local cur
+  cur=$(sysctl -n "$1" 2>/dev/null) || return 0
+  [ "$cur" -ge "$2" ] 2>/dev/null && return 0
+  sysctl -qw "$1=$2" 2>/dev/null && log "raised $1 from $cur to $2" || log "warning: could not raise $1 (now $cur)"
+}
+raise_sysctl fs.file-max 9223372036854775807
+raise_sysctl kernel.pid_max 4194304
+
 # --- Chromium for the browser tests -------------------------------------------
 if [ $with_chromium -eq 1 ]; then
   apt_install chromium fonts-noto-cjk

@@ -231,7 +231,10 @@ export class SandboxManager {
     sb.unusedClaimSince = undefined;
     clearTimeout(sb.lineKeepTimer);
     sb.lineKeepUntil = 0;
-    if (sb.state !== 'absent') client.sendMessage(this.statusMessage(sb));
+    // "ready" without a shell is unconfirmed (the sandbox may have been stopped from
+    // outside): the bring-up below says what it really is.
+    const unconfirmed = sb.state === 'absent' || (sb.state === 'ready' && !sb.terminal?.isOpen);
+    if (!unconfirmed) client.sendMessage(this.statusMessage(sb));
     this.opts.checker?.subscribe(learner, client);
     void this.bringUp(sb);
   }
@@ -616,6 +619,7 @@ export class SandboxManager {
         if (!sb.terminal?.isOpen) await this.openTerminal(sb);
         // Ready only once a shell takes input, so nothing typed right away is lost.
         if (sb.state !== 'ready') this.setState(sb, 'ready');
+        else for (const c of sb.clients) if (!sb.live.has(c)) c.sendMessage(this.statusMessage(sb)); // newcomers
         this.goLive(sb);
         this.opts.checker?.sandboxReady(sb.learner, sb.containerId!);
       })

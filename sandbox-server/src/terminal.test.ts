@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { RingBuffer } from './ring-buffer.ts';
-import { PROMPT_MARKER, SERVER_HIGH_WATER_BYTES, Terminal, type TerminalClient } from './terminal.ts';
+import { MAX_PENDING_INPUT_BYTES, PROMPT_MARKER, SERVER_HIGH_WATER_BYTES, Terminal, type TerminalClient } from './terminal.ts';
 
 /** A fake shell: what the terminal writes lands in `input`; `emit` plays output. */
 function fakeShell() {
@@ -113,4 +113,25 @@ test('the prompt marker is seen even when split across chunks, once per prompt',
   shell.emit(Buffer.from('no marker here'));
   await tick();
   assert.equal(prompts, 2);
+});
+
+test('input to a shell that does not read is held up to the cap, then dropped', () => {
+  const pending: (() => void)[] = [];
+  let accepted = 0;
+  // A shell whose stdin never drains: each write's callback is held back.
+  const stream = new Duplex({
+    read() {},
+    write(chunk, _enc, cb) {
+      accepted += (chunk as Buffer).length;
+      pending.push(cb);
+    },
+  });
+  const term = new Terminal({ stream, resize: async () => {} }, new RingBuffer(1024), new Set(), () => {});
+  const frame = Buffer.alloc(64 * 1024, 0x61);
+  let taken = 0;
+  for (let i = 0; i < 200; i++) if (term.write(frame)) taken++;
+  assert.equal(taken * frame.length, MAX_PENDING_INPUT_BYTES, 'held exactly up to the cap');
+  assert.ok(stream.writableLength + accepted <= MAX_PENDING_INPUT_BYTES + frame.length);
+  for (const cb of pending.splice(0)) cb(); // the shell reads again
+  assert.equal(term.write(frame), true, 'input flows once the shell drains');
 });

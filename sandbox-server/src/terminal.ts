@@ -11,6 +11,12 @@ import { RingBuffer } from './ring-buffer.ts';
 /** Unsent bytes per client above which output is paused, and below which it resumes. */
 export const SERVER_HIGH_WATER_BYTES = 1024 * 1024;
 export const SERVER_LOW_WATER_BYTES = 256 * 1024;
+/**
+ * Input waiting for a shell that does not read it (a foreground `sleep`) is held up
+ * to this much; beyond it keystrokes are dropped, as a full tty input queue does,
+ * so a page flooding input cannot grow the server's memory.
+ */
+export const MAX_PENDING_INPUT_BYTES = 4 * 1024 * 1024;
 /** Largest binary frame sent to a page. */
 const OUTPUT_FRAME_BYTES = 32 * 1024;
 /** The sandbox's bash prints this OSC after every command (images/sandbox/bashrc). */
@@ -63,8 +69,11 @@ export class Terminal {
     return !this.closed;
   }
 
-  write(data: Buffer): void {
-    if (!this.closed) this.shell.stream.write(data);
+  /** Sends input to the shell; false when it was dropped because the shell is not reading. */
+  write(data: Buffer): boolean {
+    if (this.closed || this.shell.stream.writableLength + data.length > MAX_PENDING_INPUT_BYTES) return false;
+    this.shell.stream.write(data);
+    return true;
   }
 
   resize(cols: number, rows: number): Promise<void> {

@@ -103,7 +103,7 @@ describe('a full sandbox disk', () => {
     assert.match(await sh(term, 'rm -f ~/fill; sync; echo "rm rc=$?"'), /^rm rc=0\s*$/m);
     // discard: the freed blocks go back to the host (the loop device punches holes).
     let used = allocated();
-    for (let i = 0; i < 50 && used > 0.5 * DISK_BYTES; i++) {
+    for (let i = 0; i < 100 && used > 0.5 * DISK_BYTES; i++) {
       await sleep(100);
       used = allocated();
     }

@@ -10,7 +10,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { newLearner, startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { randomBytes } from 'node:crypto';
+import { newLearner, removeInstance, startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 import { SANDBOX_CAPABILITIES, capabilitiesFromStatus } from '../../sandbox-server/src/capabilities.ts';
 import { sandboxOf, sh } from './helpers.ts';
@@ -104,6 +106,10 @@ describe('escape attempts from a sandbox', () => {
     const root = await sh(term, 'touch /usr/bin/x 2>&1; echo "rootfs rc=$?"; touch /etc/x 2>&1; echo "etc rc=$?"');
     assertAllFailed(root, ['rootfs', 'etc']);
     assert.match(root, /Read-only file system/);
+    // The raw disk image (the learner's filesystem) is root's alone.
+    const image = await sh(term, 'ls /var/lib/berth 2>&1; echo "list rc=$?"; head -c1 /var/lib/berth/disk.img 2>&1; echo "read rc=$?"');
+    assertAllFailed(image, ['list', 'read']);
+    assert.match(image, /Permission denied/);
   });
 
   test("the learner's shell: no capabilities, seccomp filtering, no setuid program but newuidmap/newgidmap", async (t) => {
@@ -201,5 +207,24 @@ describe('escape attempts from a sandbox', () => {
     assert.ok(nestedId, `the nested engine answered: ${out}`);
     assert.notEqual(nestedId, hostId, 'a different engine than the host one');
     assert.match(out, /^DOCKER_HOST=unix:\/\/\/home\/learner\/\.run\/docker\.sock$/m);
+  });
+});
+
+describe('BERTH_SANDBOX_RUNTIME', () => {
+  test('a runtime the engine does not have stops the start, naming it and the ones it has', async () => {
+    const instance = `test-${randomBytes(4).toString('hex')}`;
+    const runtime = new DockerRuntime({
+      instance,
+      image: process.env.BERTH_SANDBOX_IMAGE ?? 'berth/sandbox:latest',
+      limits: { memoryBytes: 1024 ** 3, cpus: 1, pids: 1024 },
+      registry: false,
+      runtime: 'berth-no-such-runtime',
+    });
+    try {
+      await assert.rejects(runtime.prepare(), /no runtime "berth-no-such-runtime" \(BERTH_SANDBOX_RUNTIME\); it has: .*runc/);
+      assert.deepEqual(await runtime.listSandboxes(), [], 'nothing was started');
+    } finally {
+      await removeInstance(runtime, instance);
+    }
   });
 });

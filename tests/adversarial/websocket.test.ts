@@ -14,6 +14,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { WebSocket } from 'ws';
 import { CloseCode, MAX_FRAME_BYTES, TERMINAL_PATH } from '../../sandbox-server/src/protocol.ts';
 import { startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
@@ -22,6 +24,14 @@ import { TestTerminal } from '../helpers/terminal-client.ts';
 const HEADERS_TIMEOUT_MS = 2000;
 const MiB = 1024 * 1024;
 const rssMiB = () => Math.round((process.memoryUsage().rss / MiB) * 10) / 10;
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** Memory the process still holds after a full GC (heap + buffers): freed garbage does not count, unlike RSS. */
+const heldMiB = () => {
+  gc();
+  const m = process.memoryUsage();
+  return Math.round(((m.heapUsed + m.arrayBuffers) / MiB) * 10) / 10;
+};
 let nextAddress = 10;
 /** A fresh loopback source address, so each test has its own rate-limit buckets. */
 const freshAddress = () => `127.0.0.${nextAddress++}`;
@@ -336,6 +346,31 @@ describe('adversarial: terminal socket and HTTP front door', () => {
     assert.ok(t.outputBytes < 300 * MiB, 'the shell was held back: 300 MB were not produced in 10 s of a paused reader');
     t.clearOutput();
     assert.match(await t.run('echo alive-$((6*7))'), /alive-42/);
+
+    // The other way: input flooding a shell that does not read it (a foreground `sleep`).
+    t.send('sleep 600\r');
+    await sleep(300);
+    const inputBefore = heldMiB();
+    const rssBefore = rssMiB();
+    const frameOf64k = Buffer.alloc(MAX_FRAME_BYTES, 0x61);
+    let sentInput = 0;
+    for (let i = 0; i < 60; i++) {
+      // 150 frames a second stays under the per-socket frame rate; 64 KiB each is 9.6 MB/s.
+      for (let f = 0; f < 15 && t.ws.readyState === WebSocket.OPEN; f++) {
+        t.ws.send(frameOf64k, { binary: true });
+        sentInput += frameOf64k.length;
+      }
+      await sleep(100);
+    }
+    await sleep(1000);
+    const inputAfter = heldMiB();
+    const inputGrew = inputAfter - inputBefore;
+    console.log(`# ${Math.round(sentInput / MiB)} MiB of input to a shell that does not read: held heap+buffers ${inputBefore} -> ${inputAfter} MiB (+${inputGrew.toFixed(1)}; the cap is 4 MiB), RSS ${rssBefore} -> ${rssMiB()} MiB`);
+    assert.ok(inputGrew < 16, `the server holds ${inputGrew} MiB more of input the shell did not read`);
+    t.send('\x03');
+    await sleep(1000);
+    t.clearOutput();
+    assert.match(await t.run('echo still-$((6*7))'), /still-42/);
 
     // Same address, a second learner's first terminal would create a second sandbox: over 1/min.
     const second = await learnerFrom(berth.port, from);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
-import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
+import { handleOf } from '../../sandbox-server/src/identity.ts';
 
 /** The value of one sample line, e.g. `berth_sandboxes{state="ready"}`; undefined when absent. */
 function sample(text: string, name: string): number | undefined {
@@ -71,28 +71,24 @@ describe('metrics', () => {
     refused.ws.terminate();
     await fetch(`${berth.origin}/api/no-such-thing`);
 
-    // A paused sandbox cannot exec: the Check button's run fails in the engine.
+    // A container squatting on the name of a new learner's sandbox: the engine refuses the create.
     const cookie = await newLearner(berth);
-    const term = new TestTerminal(berth.origin, { cookie, hello: { cols: 100, rows: 30, lesson: '04-containers', lang: 'en' } });
-    await term.waitForState('ready', 90_000);
+    const handle = handleOf(cookie.split('=')[1]!);
     const docker = berth.runtime.docker;
-    const sandboxes = await docker.listContainers({ filters: labelFilter(berth.config.instance, 'sandbox') });
-    const before = sample(await scrape(), 'berth_engine_errors_total{operation="exec"}') ?? 0;
-    await Promise.all(sandboxes.map((c) => docker.getContainer(c.Id).pause()));
+    const squatter = await docker.createContainer({ name: `berth-${berth.config.instance}-sbx-${handle.slice(0, 16)}`, Image: berth.config.sandboxImage, Cmd: ['true'] });
+    const before = sample(await scrape(), 'berth_engine_errors_total{operation="create"}') ?? 0;
     try {
-      term.control({ t: 'check' });
-      let text = await scrape();
-      for (let deadline = Date.now() + 15_000; (sample(text, 'berth_engine_errors_total{operation="exec"}') ?? 0) <= before && Date.now() < deadline; ) {
-        await new Promise((r) => setTimeout(r, 200));
-        text = await scrape();
-      }
-      console.log(`# exec errors ${before} -> ${sample(text, 'berth_engine_errors_total{operation="exec"}')}`);
-      assert.ok((sample(text, 'berth_engine_errors_total{operation="exec"}') ?? 0) > before, 'a failed exec was counted');
+      const term = new TestTerminal(berth.origin, { cookie });
+      await assert.rejects(term.waitForState('ready', 60_000), /failed/);
+      term.close();
+      const text = await scrape();
+      console.log(`# create errors ${before} -> ${sample(text, 'berth_engine_errors_total{operation="create"}')}`);
+      assert.equal(sample(text, 'berth_engine_errors_total{operation="create"}'), before + 1);
+      assert.equal(sample(text, 'berth_sandboxes{state="failed"}'), 1);
       assert.equal(sample(text, 'berth_terminal_upgrades_total{outcome="auth"}'), 1);
       assert.equal(sample(text, 'berth_http_requests_total{route="/api/other",status="404"}'), 1);
     } finally {
-      await Promise.all(sandboxes.map((c) => docker.getContainer(c.Id).unpause().catch(() => {})));
-      term.close();
+      await squatter.remove({ force: true });
     }
   });
 });
