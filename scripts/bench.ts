@@ -29,7 +29,7 @@ import { newLearner, startTestBerth, testConfig, type TestBerth } from '../tests
 import { handleOf } from '../sandbox-server/src/identity.ts';
 import { LEARNER_COOKIE } from '../sandbox-server/src/protocol.ts';
 import { PHASES, PromptWatch, type LoadSample } from './lib/bench-page.ts';
-import { BerthPort, RawPort, measureEcho, startCat, type EchoPort } from './lib/bench-echo.ts';
+import { BerthPort, RawPort, measureEcho, rawExecShell, startCat, type EchoPort } from './lib/bench-echo.ts';
 import { fmt, mib, summarize, table, type Summary } from './lib/bench-stats.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -213,7 +213,7 @@ async function echoRuns(t: TestBerth): Promise<Record<string, number[]>> {
   ports.push(berthPort);
   const info = await t.runtime.find(handle);
   if (!info) throw new Error('the echo sandbox is not there');
-  const rawPort = new RawPort(await t.runtime.openShell(info.id, 120, 40));
+  const rawPort = new RawPort(await rawExecShell(t.runtime.docker, info.id, 120, 40));
   ports.push(rawPort);
   await startCat(berthPort);
   await startCat(rawPort);

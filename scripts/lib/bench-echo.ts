@@ -3,14 +3,34 @@
  * sandbox's TTY line discipline (a foreground `cat > /dev/null` reads the lines,
  * so the echo is the only output). Two ports to the same sandbox:
  *   - BerthPort: the page's path, a WebSocket to Berth's /ws/terminal;
- *   - RawPort: the baseline, a `bash -l` exec with Tty+hijack straight from this
- *     process (DockerRuntime.openShell, exactly what Berth itself opens).
+ *   - RawPort: the baseline, a plain `bash -l` exec with Tty+hijack straight from
+ *     this process (rawExecShell: the engine's own path, without Berth's server or
+ *     the dtach session Berth's shell runs in).
  * Both timestamps are taken in this process with performance.now().
  */
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { TERMINAL_PATH, parseServerMessage } from '../../sandbox-server/src/protocol.ts';
+import type Docker from 'dockerode';
 import type { Shell } from '../../sandbox-server/src/runtime/types.ts';
+import { SANDBOX_HOME, SANDBOX_USER } from '../../sandbox-server/src/runtime/docker.ts';
+
+/** A login shell in a TTY exec as the learner: `docker exec -it -u learner <id> bash -l`. */
+export async function rawExecShell(docker: Docker, id: string, cols: number, rows: number): Promise<Shell> {
+  const exec = await docker.getContainer(id).exec({
+    Cmd: ['bash', '-l'],
+    User: SANDBOX_USER,
+    WorkingDir: SANDBOX_HOME,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+  const resize = (c: number, r: number) => exec.resize({ w: c, h: r }).then(() => {}, () => {});
+  await resize(cols, rows);
+  return { stream, resize };
+}
 
 export interface EchoPort {
   readonly name: string;

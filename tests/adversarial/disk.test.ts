@@ -156,3 +156,42 @@ describe('a full sandbox disk', () => {
     assert.ok(size <= OUTER_LOG_CAP, `outer log capped (${size} bytes)`);
   });
 });
+
+describe('disks of sandboxes started together', () => {
+  test('each sandbox mounts its own disk, however their starts interleave', async (t) => {
+    const berth = await startTestBerth(testConfig({ BERTH_SANDBOX_DISK: DISK }));
+    const runtime = berth.runtime;
+    const learners = ['1', '2', '3', '4'].map((d) => d.repeat(64));
+    try {
+      const boot = async () => {
+        const infos = await Promise.all(learners.map(async (l) => (await runtime.find(l)) ?? runtime.create(l)));
+        await Promise.all(infos.map((i) => runtime.start(i.id)));
+        return infos;
+      };
+      /** Once the sandbox is ready (its disk mounted, its engine up): the file on its disk. */
+      const read = async (id: string) => {
+        for (let i = 0; i < 300 && (await runtime.exec(id, ['berth-ready'], 5000)).exitCode !== 0; i++) await sleep(100);
+        const r = await runtime.exec(id, ['bash', '-c', 'cat ~/whose.txt 2>/dev/null || echo none'], 10_000);
+        return r.stdout.trim();
+      };
+      const first = await boot();
+      for (const [i, info] of first.entries()) {
+        assert.equal(await read(info.id), 'none', 'a fresh disk is empty');
+        const wrote = await runtime.exec(info.id, ['bash', '-c', `echo ${learners[i]!.slice(0, 8)} > ~/whose.txt && sync`], 10_000);
+        assert.equal(wrote.exitCode, 0, `write: ${wrote.stderr}`);
+      }
+      await Promise.all(first.map((i) => runtime.stop(i.id)));
+      const again = await boot(); // all four attach their disks at the same moment
+      const seen = await Promise.all(again.map((i) => read(i.id)));
+      t.diagnostic(`after a simultaneous restart each read: ${seen.join(', ')}`);
+      for (const [i, info] of again.entries()) {
+        if (seen[i] === learners[i]!.slice(0, 8)) continue;
+        const r = await runtime.exec(info.id, ['bash', '-c', 'ls -la ~; df ~; cat ~/whose.txt'], 10_000);
+        t.diagnostic(`sandbox ${i}: ${r.stdout} ${r.stderr} ${await runtime.logsTail(info.id, 20)}`);
+      }
+      assert.deepEqual(seen, learners.map((l) => l.slice(0, 8)), 'every sandbox found its own file on its own disk');
+    } finally {
+      await berth.destroy();
+    }
+  });
+});
