@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
+import { chainNames } from '../../sandbox-server/src/runtime/firewall.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 
 async function engineAnswers(docker: Docker): Promise<boolean> {
@@ -64,9 +65,14 @@ test('an engine restart ends in a clean state: the learner resumes with their wo
   await term.waitForState('ready', 90_000);
   await term.run('echo work > ~/work.txt; docker run -d --name web busybox sleep 3600 >/dev/null');
 
+  // The instance's firewall jumps (runtime/firewall.ts), as the host's iptables lists them.
+  const jumps = () => execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`-j ${chainNames(berth!.config.instance).forward}`));
+  assert.ok(jumps().length > 0, 'the sandbox firewall is in place');
+
   const began = Date.now();
   await restartEngine(berth.runtime.docker);
   const downMs = Date.now() - began;
+  assert.ok(jumps().length > 0, 'the sandbox firewall survived the engine restart');
 
   // The page learns its sandbox went away (its shell ended with the engine).
   await term.until(() => term.states.at(-1) === 'stopped' || term.closed !== undefined, 60_000, 'the page to be told');

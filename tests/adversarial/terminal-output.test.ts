@@ -12,25 +12,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { TestBerth } from '../helpers/berth.ts';
-import { startE2E, type E2E } from '../helpers/browser.ts';
+import { screenText, startE2E, waitForScreen, type E2E } from '../helpers/browser.ts';
 
 const PROMPT = /learner@berth:\S*\$/;
 const SENTINEL = 'berth-clipboard-sentinel-7f3a';
 
-async function screenText(page: Page): Promise<string> {
-  return page.locator('berth-terminal .xterm-rows').innerText();
-}
-
-async function waitForScreen(page: Page, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await screenText(page);
-    if (pattern.test(text)) return text;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`terminal never showed ${pattern}; it shows:\n${text}`);
-}
 
 /** Types a command line into the page's terminal, as a learner would. */
 async function type(page: Page, line: string): Promise<void> {

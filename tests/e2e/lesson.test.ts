@@ -7,24 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import type { TestBerth } from '../helpers/berth.ts';
-import { startE2E, type E2E } from '../helpers/browser.ts';
+import { screenText, startE2E, waitForScreen, type E2E } from '../helpers/browser.ts';
 
 const PROMPT = /learner@berth:\S*\$/;
 
-async function screenText(page: Page): Promise<string> {
-  return page.locator('berth-terminal .xterm-rows').innerText();
-}
-
-async function waitForScreen(page: Page, pattern: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = await screenText(page);
-    if (pattern.test(text)) return text;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`terminal never showed ${pattern}; it shows:\n${text}`);
-}
 
 describe('lesson page with a live terminal', () => {
   let berth: TestBerth;

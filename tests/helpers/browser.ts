@@ -1,7 +1,7 @@
 /** The system Chromium under playwright-core (Playwright's own browser download is not used). */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import { chromium, type Browser, type LaunchOptions, type Page } from 'playwright-core';
 import { buildSite } from '../../scripts/lib/site.ts';
 import { startTestBerth, type TestBerth } from './berth.ts';
 
@@ -45,4 +45,21 @@ export async function startE2E(extraArgs: string[] = []): Promise<E2E> {
       await berth.destroy();
     },
   };
+}
+
+/** The text the page's terminal shows now. */
+export async function screenText(page: Page): Promise<string> {
+  return page.locator('berth-terminal .xterm-rows').innerText();
+}
+
+/** Waits until the terminal shows `pattern`; returns what it shows. */
+export async function waitForScreen(page: Page, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await screenText(page);
+    if (pattern.test(text)) return text;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`terminal never showed ${pattern}; it shows:\n${text}`);
 }

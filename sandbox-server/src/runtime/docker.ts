@@ -6,7 +6,7 @@
  */
 import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
-import { Duplex, PassThrough, Transform } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
 import { networkGateway, startRegistry, type Registry } from '../registry.ts';
@@ -379,7 +379,7 @@ export class DockerRuntime implements SandboxRuntime {
       Tty: true,
     });
     const raw = await exec.start({ hijack: true, stdin: true, Tty: true });
-    const stream = withoutLeadingBytes(raw, DTACH_CLEAR_SCREEN);
+    const stream = new WithoutLeadingBytes(raw, DTACH_CLEAR_SCREEN);
     const resize = async (c: number, r: number) => {
       try {
         await exec.resize({ w: c, h: r });
@@ -412,24 +412,57 @@ const ATTACH_SHELL = [
 /** dtach clears the screen when it attaches; the page keeps its screen (and replayed scrollback) instead. */
 const DTACH_CLEAR_SCREEN = Buffer.from('\x1b[H\x1b[J');
 
-/** The same duplex, minus `prefix` if the first bytes it reads are exactly that. */
-function withoutLeadingBytes(stream: Duplex, prefix: Buffer): Duplex {
-  let head: Buffer | undefined = Buffer.alloc(0);
-  const readable = stream.pipe(
-    new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        if (!head) return done(null, chunk);
-        head = Buffer.concat([head, chunk]);
-        if (head.length < prefix.length && prefix.subarray(0, head.length).equals(head)) return done();
-        const out = head.subarray(0, prefix.length).equals(prefix) ? head.subarray(prefix.length) : head;
-        head = undefined;
-        done(null, out);
-      },
-    }),
-  );
-  const both = Duplex.from({ readable, writable: stream });
-  both.on('close', () => stream.destroy());
-  return both;
+/**
+ * The same duplex, minus `prefix` if the first bytes it reads are exactly that.
+ * Backpressure passes through (the raw stream pauses while this one is full), and
+ * destroy() ends both without an error, as on the raw socket.
+ */
+export class WithoutLeadingBytes extends Duplex {
+  private head: Buffer | undefined = Buffer.alloc(0);
+  private readonly raw: Duplex;
+  private readonly prefix: Buffer;
+
+  constructor(raw: Duplex, prefix: Buffer) {
+    super();
+    this.raw = raw;
+    this.prefix = prefix;
+    raw.on('data', (chunk: Buffer) => {
+      const out = this.strip(chunk);
+      if (out.length > 0 && !this.push(out)) raw.pause();
+    });
+    raw.on('end', () => this.push(null));
+    raw.on('error', (err) => this.destroy(err));
+    raw.on('close', () => this.destroy());
+  }
+
+  private strip(chunk: Buffer): Buffer {
+    if (!this.head) return chunk;
+    const head = Buffer.concat([this.head, chunk]);
+    if (head.length < this.prefix.length && this.prefix.subarray(0, head.length).equals(head)) {
+      this.head = head;
+      return Buffer.alloc(0);
+    }
+    this.head = undefined;
+    return head.subarray(0, this.prefix.length).equals(this.prefix) ? head.subarray(this.prefix.length) : head;
+  }
+
+  override _read(): void {
+    this.raw.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.raw.write(chunk, encoding, done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.raw.end();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.raw.destroy();
+    done(err);
+  }
 }
 
 async function ignoreMissing(p: Promise<unknown>): Promise<void> {
