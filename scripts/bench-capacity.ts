@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { newLearner, startTestBerth, testConfig } from '../tests/helpers/berth.ts';
+import { defaultMaxSandboxes } from '../sandbox-server/src/capacity.ts';
 import { TestTerminal } from '../tests/helpers/terminal-client.ts';
 import { fmt, mib, summarize, table } from './lib/bench-stats.ts';
 import { log } from './lib/run.ts';
@@ -97,7 +98,7 @@ try {
     ),
   );
   console.log(`\nidle sandboxes this machine holds by memory use: ${Math.floor(availBefore / perHost)} (MemAvailable ${mib(availBefore)} / ${mib(perHost)})`);
-  console.log(`running sandboxes the memory limit allows: ${Math.floor(os.totalmem() / limitBytes)} (BERTH_SANDBOX_MEMORY ${mib(limitBytes)}; BERTH_MAX_SANDBOXES's default keeps a reserve for the host)`);
+  console.log(`running sandboxes allowed by default: ${defaultMaxSandboxes(limitBytes)} (BERTH_MAX_SANDBOXES=auto: memory limits of ${mib(limitBytes)} beside a host reserve)`);
   console.log(`resume after idle stop (data kept): p50 ${resume.p50} ms, max ${resume.max} ms (${resumes.length} learners)`);
   console.log(`server RSS: ${mib(process.memoryUsage().rss)}`);
 } finally {

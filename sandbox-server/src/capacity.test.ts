@@ -5,7 +5,7 @@ import { SlotQueue, defaultMaxSandboxes, HOST_RESERVE_BYTES } from './capacity.t
 const GiB = 1024 ** 3;
 
 test('the default maximum is what fits in memory beside the host reserve, at least 1', () => {
-  assert.equal(defaultMaxSandboxes(1.5 * GiB, 24 * GiB), 14); // (24 - 2) / 1.5
+  assert.equal(defaultMaxSandboxes(0.75 * GiB, 24 * GiB), 30); // (24 - 1) / 0.75: a class of 30 on the reference host
   assert.equal(defaultMaxSandboxes(2 * GiB, 8 * GiB), 3);
   assert.equal(defaultMaxSandboxes(2 * GiB, HOST_RESERVE_BYTES), 1);
 });

@@ -5,7 +5,7 @@
 import { totalmem } from 'node:os';
 
 /** Memory kept for the host, the server, the registry and the engine itself. */
-export const HOST_RESERVE_BYTES = 2 * 1024 ** 3;
+export const HOST_RESERVE_BYTES = 1024 ** 3;
 
 /** Default maximum of running sandboxes: what fits in memory beside the host's reserve (at least 1). */
 export function defaultMaxSandboxes(sandboxMemoryBytes: number, totalBytes: number = totalmem()): number {

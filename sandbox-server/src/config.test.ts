@@ -6,7 +6,7 @@ test('defaults load and derive the public URL from the port', () => {
   const config = loadConfig({});
   assert.equal(config.port, 4321);
   assert.equal(config.publicUrl, 'http://localhost:4321');
-  assert.equal(config.sandboxMemory, 1536 * 1024 * 1024);
+  assert.equal(config.sandboxMemory, 768 * 1024 * 1024);
   assert.equal(config.idleTimeout, 30 * 60_000);
   assert.deepEqual([...allowedOrigins(config)].sort(), ['http://127.0.0.1:4321', 'http://localhost:4321']);
 });

@@ -150,7 +150,7 @@ export const settings = {
   siteDir: setting('BERTH_SITE_DIR', 'Directory of the built site (astro build output).', 'dist', parseString),
   contentDir: setting('BERTH_CONTENT_DIR', 'Directory of the lessons (their exercise files are checked live).', 'content', parseString),
   sandboxImage: setting('BERTH_SANDBOX_IMAGE', 'Image for learner sandboxes (built by npm run images).', 'berth/sandbox:latest', parseString),
-  sandboxMemory: setting('BERTH_SANDBOX_MEMORY', 'Memory limit per sandbox, swap disabled (e.g. 1536m, 2g).', '1536m', parseBytes(256 * 1024 ** 2)),
+  sandboxMemory: setting('BERTH_SANDBOX_MEMORY', 'Memory limit per sandbox, swap disabled (e.g. 768m, 2g). The default fits 30 learners on a 24 GiB host (see BERTH_MAX_SANDBOXES).', '768m', parseBytes(256 * 1024 ** 2)),
   sandboxCpus: setting('BERTH_SANDBOX_CPUS', 'CPU limit per sandbox, in cores (e.g. 1, 0.5).', '1', parseNumber(0.1, 64)),
   sandboxPids: setting('BERTH_SANDBOX_PIDS', 'Process limit per sandbox, nested containers included.', '1024', parseInteger(64, 65536)),
   sandboxDisk: setting(
@@ -210,7 +210,7 @@ export const settings = {
   ),
   maxSandboxes: setting(
     'BERTH_MAX_SANDBOXES',
-    'Sandboxes running at once; past it, learners wait in a first-come line that shows their place. auto: (host memory - 2 GiB) / BERTH_SANDBOX_MEMORY, at least 1.',
+    'Sandboxes running at once; past it, learners wait in a first-come line that shows their place. auto: (host memory - 1 GiB) / BERTH_SANDBOX_MEMORY, at least 1.',
     'auto',
     parseAutoOr(parseInteger(1, 10_000)),
   ),
