@@ -4,6 +4,7 @@
  * the engine at start. Every lifecycle step for a sandbox runs in that sandbox's
  * own queue, so a reset cannot interleave with a start.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerMessage, SandboxState, StatusCode } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
 import type { Logger } from './log.ts';
@@ -69,6 +70,8 @@ const STATUS_TEXT: Record<StatusCode, string> = {
   'start-failed': 'The sandbox could not be started.',
 };
 
+/** How long after a shell exit the engine gets to report its container stopped, if it was. */
+const SHELL_EXIT_SETTLE_MS = 500;
 /** A shell that exits this soon after starting counts towards a restart loop. */
 const QUICK_EXIT_MS = 2000;
 const MAX_QUICK_EXITS = 3;
@@ -701,7 +704,14 @@ export class SandboxManager {
     sb.terminal = undefined;
     void sb.enqueue(async () => {
       if (sb.terminal?.isOpen) return; // a page's attach already brought it back
-      if (!(await this.recheckRunning(sb))) {
+      // A killed container still reads "running" for a moment after its processes die:
+      // look again shortly before taking the exit for the shell's own.
+      let running = await this.recheckRunning(sb);
+      if (running) {
+        await delay(SHELL_EXIT_SETTLE_MS);
+        running = await this.recheckRunning(sb);
+      }
+      if (!running) {
         this.opts.checker?.sandboxDown(sb.learner);
         this.setState(sb, 'stopped', 'stopped'); // the page reconnects, which starts it again
         return;

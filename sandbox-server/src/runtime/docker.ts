@@ -378,7 +378,7 @@ export class DockerRuntime implements SandboxRuntime {
       AttachStderr: true,
       Tty: true,
     });
-    const raw = await exec.start({ hijack: true, stdin: true, Tty: true });
+    const raw = await startWithin(exec.start({ hijack: true, stdin: true, Tty: true }), SHELL_START_TIMEOUT_MS);
     const stream = new WithoutLeadingBytes(raw, DTACH_CLEAR_SCREEN);
     const resize = async (c: number, r: number) => {
       try {
@@ -398,6 +398,25 @@ export class DockerRuntime implements SandboxRuntime {
     } catch {
       return '';
     }
+  }
+}
+
+/** An exec into a container that is being killed can hang; the caller then sees an error. */
+const SHELL_START_TIMEOUT_MS = 15_000;
+
+/** The started exec's stream, or an error after `ms` (a stream that comes later is destroyed). */
+async function startWithin(start: Promise<Duplex>, ms: number): Promise<Duplex> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      start.then((late) => late.destroy(), () => {});
+      reject(new Error(`the shell did not start within ${ms / 1000} s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([start, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
