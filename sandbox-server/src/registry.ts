@@ -90,7 +90,7 @@ export async function networkGateway(docker: Docker, network: string): Promise<s
 export async function removeRegistry(docker: Docker, instance: string, opts: { volumes?: boolean } = {}): Promise<void> {
   for (const role of ['registry', 'registry-cache'] as const) {
     for (const c of await docker.listContainers({ all: true, filters: roleFilter(instance, role) })) {
-      await ignoreMissing(docker.getContainer(c.Id).remove({ force: true }));
+      await ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true }));
     }
   }
   if (opts.volumes) {
