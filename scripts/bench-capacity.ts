@@ -11,12 +11,12 @@
  *   - resume time after an idle stop (data kept), per learner.
  * Everything it starts is removed at the end.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { newLearner, startTestBerth, testConfig } from '../tests/helpers/berth.ts';
 import { defaultMaxSandboxes } from '../sandbox-server/src/capacity.ts';
 import { TestTerminal } from '../tests/helpers/terminal-client.ts';
+import { hostMemAvailable } from '../tests/adversarial/helpers.ts';
 import { fmt, mib, summarize, table } from './lib/bench-stats.ts';
 import { log } from './lib/run.ts';
 
@@ -25,11 +25,6 @@ const N = Number(opt.sandboxes);
 if (!Number.isInteger(N) || N < 1 || N > 60) {
   console.error('--sandboxes must be an integer from 1 to 60');
   process.exit(2);
-}
-
-function memAvailable(): number {
-  const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
-  return Number(m![1]) * 1024;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +40,7 @@ async function containerMemory(id: string): Promise<number> {
 
 try {
   // Baseline: N plain containers on the raw engine.
-  const availBeforeRaw = memAvailable();
+  const availBeforeRaw = hostMemAvailable();
   const raw = [];
   for (let i = 0; i < N; i++) {
     const c = await docker.createContainer({ Image: 'debian:trixie-slim', Cmd: ['sleep', '3600'], Labels: { 'org.berth.instance': berth.config.instance } });
@@ -54,12 +49,12 @@ try {
   }
   await sleep(5000);
   const rawCgroup = summarize(await Promise.all(raw.map((c) => containerMemory(c.id))));
-  const rawHost = (availBeforeRaw - memAvailable()) / N;
+  const rawHost = (availBeforeRaw - hostMemAvailable()) / N;
   for (const c of raw) await c.remove({ force: true });
   await sleep(3000);
 
   log('bench', `starting ${N} sandboxes`);
-  const availBefore = memAvailable();
+  const availBefore = hostMemAvailable();
   const cookies: string[] = [];
   for (let i = 0; i < N; i++) {
     const cookie = await newLearner(berth);
@@ -71,7 +66,7 @@ try {
   await sleep(15_000); // let the engines settle
   const sandboxes = await berth.runtime.listSandboxes();
   const perCgroup = summarize(await Promise.all(sandboxes.map((s) => containerMemory(s.id))));
-  const perHost = (availBefore - memAvailable()) / N;
+  const perHost = (availBefore - hostMemAvailable()) / N;
 
   log('bench', 'idle-stopping them all, then resuming each');
   await berth.manager.stopIdle(Date.now() + 365 * 24 * 3600_000);

@@ -191,13 +191,18 @@ export class SandboxManager {
       }
       adopted++;
     }
+    /** Learners whose data stays: their scrollback stays too. */
+    const kept = new Set(withContainer);
     for (const v of await runtime.listVolumes()) {
-      if (withContainer.has(v.learner) || (v.learner && this.opts.isKnownLearner(v.learner))) continue;
+      if (withContainer.has(v.learner) || (v.learner && this.opts.isKnownLearner(v.learner))) {
+        kept.add(v.learner);
+        continue;
+      }
       this.log.info({ volume: v.name }, 'removing orphaned sandbox volume');
       await runtime.removeVolume(v.name);
       volumesRemoved++;
     }
-    this.opts.scrollback?.prune(new Set([...withContainer, ...(await runtime.listVolumes()).map((v) => v.learner)]));
+    this.opts.scrollback?.prune(kept);
     this.startIdleSweep();
     this.startStoredSweep();
     this.fillPool();
@@ -234,10 +239,9 @@ export class SandboxManager {
     sb.unusedClaimSince = undefined;
     clearTimeout(sb.lineKeepTimer);
     sb.lineKeepUntil = 0;
-    // "ready" without a shell is unconfirmed (the sandbox may have been stopped from
-    // outside): the bring-up below says what it really is.
-    const unconfirmed = sb.state === 'absent' || (sb.state === 'ready' && !sb.terminal?.isOpen);
-    if (!unconfirmed) client.sendMessage(this.statusMessage(sb));
+    // Progress shows at once; "ready" only once the bring-up below has confirmed it
+    // (the sandbox may have been stopped from outside since).
+    if (sb.state !== 'absent' && sb.state !== 'ready') client.sendMessage(this.statusMessage(sb));
     this.opts.checker?.subscribe(learner, client);
     void this.bringUp(sb);
   }
@@ -622,7 +626,7 @@ export class SandboxManager {
         if (!sb.terminal?.isOpen) await this.openTerminal(sb);
         // Ready only once a shell takes input, so nothing typed right away is lost.
         if (sb.state !== 'ready') this.setState(sb, 'ready');
-        else for (const c of sb.clients) if (!sb.live.has(c)) c.sendMessage(this.statusMessage(sb)); // newcomers
+        else for (const c of sb.clients) if (!sb.live.has(c)) c.sendMessage(this.statusMessage(sb)); // pages that just attached
         this.goLive(sb);
         this.opts.checker?.sandboxReady(sb.learner, sb.containerId!);
       })

@@ -61,7 +61,7 @@ describe('server restarts', () => {
     }
   });
 
-  test('after a crash and after a graceful restart, learners find their shell, scrollback and work', async () => {
+  test('after a crash and after a graceful restart, learners find their shell, scrollback and work', async (t) => {
     env = await instanceEnv();
     server = await startServerProcess(env);
     const cookie = await newLearner(server);
@@ -84,7 +84,7 @@ describe('server restarts', () => {
     assert.match(shell, /work-vol/, 'the nested engine kept its volume');
     const clients = await second.run('ps -eo ppid=,comm= | awk \'$2 == "dtach" && $1 == 0\' | wc -l');
     assert.match(clients, /^\s*1\s*$/m, 'the dead server\'s attach client was ended: one client feeds the shell');
-    t_diag(`restart after SIGKILL to a ready shell: ${reconnectMs} ms`);
+    t.diagnostic(`restart after SIGKILL to a ready shell: ${reconnectMs} ms`);
 
     // A graceful restart saves the latest output right away.
     await second.run('echo "graceful-$((7 * 6))-marker"');
@@ -101,10 +101,6 @@ describe('server restarts', () => {
     }
   });
 });
-
-function t_diag(text: string): void {
-  console.log(`# ${text}`);
-}
 
 describe('kills and churn leak nothing', () => {
   test('a server killed mid-create, again and again, recovers; every learner gets a working sandbox', async () => {
@@ -145,7 +141,7 @@ describe('kills and churn leak nothing', () => {
     assert.deepEqual(await leftovers(rt, env.BERTH_INSTANCE!, true), { containers: [], volumes: [] });
   });
 
-  test('200 create/start/destroy cycles leave no container, volume or loop device behind', async () => {
+  test('200 create/start/destroy cycles leave no container, volume or loop device behind', async (t) => {
     const instance = `test-${randomBytes(4).toString('hex')}`;
     const rt = new DockerRuntime({ instance, image: IMAGE, limits: { memoryBytes: 1 << 30, cpus: 1, pids: 1024 }, registry: false });
     await rt.prepare();
@@ -167,7 +163,7 @@ describe('kills and churn leak nothing', () => {
         }),
       );
       const ms = Date.now() - began;
-      t_diag(`${CYCLES} create/start/destroy cycles, ${PARALLEL} at a time: ${ms} ms (${(ms / CYCLES).toFixed(0)} ms each)`);
+      t.diagnostic(`${CYCLES} create/start/destroy cycles, ${PARALLEL} at a time: ${ms} ms (${(ms / CYCLES).toFixed(0)} ms each)`);
       assert.deepEqual(await leftovers(rt, instance, true), { containers: [], volumes: [] });
       assert.equal(loopDevices(), loopsBefore, 'no loop device left attached');
     } finally {

@@ -11,7 +11,8 @@ import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
 import { networkGateway, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
-import { DEFAULT_BLOCKED_ADDRESSES, applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
+import { loadConfig } from '../config.ts';
+import { applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
 import { startOfflineDns, type OfflineDns } from './offline-dns.ts';
 
 export const SANDBOX_USER = 'learner';
@@ -22,8 +23,8 @@ export const SANDBOX_HOME = '/home/learner';
  * with the volume). Root-only inside the sandbox.
  */
 const DISK_STORE_PATH = '/var/lib/berth';
-export const DEFAULT_DISK_BYTES = 8 * 1024 ** 3;
-export const DEFAULT_NOFILE = 16384;
+/** What a caller leaves out of the options takes the BERTH_* settings' defaults (config.ts). */
+const DEFAULTS = loadConfig({});
 /**
  * Docker's default seccomp profile (20.10) plus what rootless Docker needs; see the
  * "comment" of the last entries and images/README.md. The API takes the text itself.
@@ -79,7 +80,7 @@ export class DockerRuntime implements SandboxRuntime {
     this.image = opts.image;
     this.limits = opts.limits;
     this.registryOptions = opts.registry ?? { port: 5000, upstream: '' };
-    this.firewall = opts.firewall ?? { egress: 'registry', blocked: DEFAULT_BLOCKED_ADDRESSES };
+    this.firewall = opts.firewall ?? { egress: DEFAULTS.sandboxEgress, blocked: DEFAULTS.blockedAddresses };
     this.ociRuntime = opts.runtime ?? 'runc';
   }
 
@@ -225,8 +226,8 @@ export class DockerRuntime implements SandboxRuntime {
       await this.docker.createVolume({ Name: volume, Labels: berthLabels(this.instance, 'sandbox-data', learner) });
     }
     const memory = this.limits.memoryBytes;
-    const nofile = this.limits.nofile ?? DEFAULT_NOFILE;
-    const env = [`BERTH_DISK_SIZE=${this.limits.diskBytes ?? DEFAULT_DISK_BYTES}`];
+    const nofile = this.limits.nofile ?? DEFAULTS.sandboxNofile;
+    const env = [`BERTH_DISK_SIZE=${this.limits.diskBytes ?? DEFAULTS.sandboxDisk}`];
     if (this.registryMirrors.length) env.push(`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`);
     const container = await this.docker.createContainer({
       name: this.containerName(learner),
@@ -283,7 +284,7 @@ export class DockerRuntime implements SandboxRuntime {
       if ((err as { statusCode?: number }).statusCode === 304) return; // already running
       if (/setting rlimit type 7/.test((err as Error).message)) {
         // runc may lower the engine's own nofile limit, never raise it.
-        throw new Error(`BERTH_SANDBOX_NOFILE (${this.limits.nofile ?? DEFAULT_NOFILE}) is above the Docker engine's own open-files limit: lower it, or raise dockerd's (LimitNOFILE)`, { cause: err });
+        throw new Error(`BERTH_SANDBOX_NOFILE (${this.limits.nofile ?? DEFAULTS.sandboxNofile}) is above the Docker engine's own open-files limit: lower it, or raise dockerd's (LimitNOFILE)`, { cause: err });
       }
       throw err;
     }
