@@ -20,6 +20,7 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, write
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BlobCache, OCI_LAYER_ZSTD, pushImage, registryManifest, ZSTD_LEVEL } from './catalog-push.ts';
 
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export const IMAGES_DIR = join(ROOT, 'images');
@@ -579,18 +580,16 @@ export interface CatalogResult {
 }
 
 const PUSH_STATE_FILE = join(tmpdir(), 'berth-catalog-state.json');
-const MANIFEST_TYPES = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
 
 /** The image config digest (= image ID) the registry holds for repo:tag, or undefined. */
 export async function registryImageId(base: string, name: string): Promise<string | undefined> {
-  const colon = name.lastIndexOf(':');
-  const repo = name.slice(0, colon);
-  const tag = name.slice(colon + 1);
-  const res = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { headers: { Accept: MANIFEST_TYPES } });
-  if (res.status === 404) return undefined;
-  if (!res.ok) throw new ImagesError(`the catalog registry answered ${res.status} for ${name}`);
-  const manifest = (await res.json()) as { config?: { digest?: string } };
-  return manifest.config?.digest;
+  return (await registryManifest(base, name).catch((err: Error) => { throw new ImagesError(err.message); }))?.config?.digest;
+}
+
+/** True when the registry holds image `id` as `name`, pushed the way pushImage pushes (zstd layers). */
+async function registryHasCurrent(base: string, name: string, id: string): Promise<boolean> {
+  const m = await registryManifest(base, name).catch((err: Error) => { throw new ImagesError(err.message); });
+  return m?.config?.digest === id && (m.layers ?? []).every((l) => l.mediaType === OCI_LAYER_ZSTD);
 }
 
 async function waitForRegistry(base: string, timeoutMs: number): Promise<void> {
@@ -608,7 +607,8 @@ async function waitForRegistry(base: string, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Pushes each catalog tag whose image differs from the registry's copy. The registry
+ * Pushes each catalog tag whose image differs from the registry's copy, or whose layers
+ * are not zstd (catalog-push.ts: gzip inflating was most of a sandbox's pull). The registry
  * storage is the volume CATALOG_VOLUME; pushes go through a writable registry container
  * that runs only for the push and is published on the host's 127.0.0.1 (never where a
  * sandbox can reach it). A state file (engine ID, volume creation time, tag -> image ID)
@@ -627,7 +627,7 @@ async function pushCatalog(ids: Map<string, string>, opts: { say: (l: string) =>
     volumeCreated = (await docker(['volume', 'inspect', '--format', '{{.CreatedAt}}', CATALOG_VOLUME])).stdout.trim();
   }
   const engineId = (await docker(['info', '--format', '{{.ID}}'])).stdout.trim();
-  const state = { engineId, volume: CATALOG_VOLUME, volumeCreated, tags: wanted };
+  const state = { engineId, volume: CATALOG_VOLUME, volumeCreated, layers: `${OCI_LAYER_ZSTD};level=${ZSTD_LEVEL}`, tags: wanted };
   const previous = await readFile(PUSH_STATE_FILE, 'utf8').then((t) => JSON.stringify(JSON.parse(t)), () => '');
   if (!opts.force && previous === JSON.stringify(state)) {
     opts.say(`catalog: ${names.length} tags up to date in volume ${CATALOG_VOLUME}`);
@@ -648,25 +648,28 @@ async function pushCatalog(ids: Map<string, string>, opts: { say: (l: string) =>
     const hostPort = (await dockerOk(['port', CATALOG_PUSH_CONTAINER, '5000/tcp'], 'reading the push registry port')).split('\n')[0]!.trim();
     const base = `http://${hostPort}`;
     await waitForRegistry(base, 15_000);
+    // Tags by image, so each image is saved once and its layers compressed once (BlobCache).
+    const stale = new Map<string, string[]>();
     for (const name of names) {
       const id = wanted[name]!;
-      if (!opts.force && (await registryImageId(base, name)) === id) {
-        upToDate.push(name);
-        continue;
-      }
+      if (!opts.force && (await registryHasCurrent(base, name, id))) upToDate.push(name);
+      else stale.set(id, [...(stale.get(id) ?? []), name]);
+    }
+    const blobs = new BlobCache();
+    for (const [id, tags] of stale) {
       const t = performance.now();
-      const remote = `${hostPort}/${name}`;
-      opts.say(`catalog: pushing ${name} ...`);
-      await dockerOk(['tag', id, remote], `tagging ${remote}`);
+      opts.say(`catalog: pushing ${tags.join(', ')} (zstd layers) ...`);
       try {
-        await dockerOk(['push', remote], `pushing ${name}`, { onLine: opts.verbose ? (l) => opts.say(`  ${l}`) : undefined });
-      } finally {
-        await docker(['rmi', remote]);
+        await pushImage(base, id, tags, blobs, opts.verbose ? (l) => opts.say(`  ${l}`) : undefined);
+      } catch (err) {
+        throw new ImagesError(`pushing ${tags[0]}: ${(err as Error).message}`);
       }
-      const got = await registryImageId(base, name);
-      if (got !== id) throw new ImagesError(`after pushing ${name} the registry holds ${got ?? 'nothing'}, not ${id}`);
-      pushed.push(name);
-      opts.say(`catalog: ${name} pushed in ${fmtSeconds((performance.now() - t) / 1000)}`);
+      for (const name of tags) {
+        const got = await registryImageId(base, name);
+        if (got !== id) throw new ImagesError(`after pushing ${name} the registry holds ${got ?? 'nothing'}, not ${id}`);
+        pushed.push(name);
+      }
+      opts.say(`catalog: ${tags[0]} pushed in ${fmtSeconds((performance.now() - t) / 1000)}`);
     }
   } finally {
     await docker(['rm', '-f', '-v', CATALOG_PUSH_CONTAINER]);
