@@ -21,6 +21,8 @@ const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
 /** A server that ran this long before dying counts as healthy: the next restart waits FIRST_DELAY_MS again. */
 const HEALTHY_RUN_MS = 60_000;
+/** A stop signal this soon after the first is a copy of it, not a second Ctrl+C. */
+const REPEAT_SIGNAL_MS = 1000;
 
 /** The wait before restart number `n` (1-based) of a server that keeps dying young. */
 export function restartDelay(n: number): number {
@@ -48,6 +50,7 @@ export function superviseServer(opts: SuperviseOptions): Supervision {
   const entry = opts.entry ?? MAIN;
   const delayFor = opts.delay ?? restartDelay;
   let stopping = false;
+  let stoppedAt = 0;
   let listenedOnce = false;
   let youngDeaths = 0;
   let child: ReturnType<typeof spawn> | undefined;
@@ -83,8 +86,14 @@ export function superviseServer(opts: SuperviseOptions): Supervision {
   return {
     done,
     stop(signal) {
-      if (stopping) return void child?.kill('SIGKILL'); // a second Ctrl+C: now
+      if (stopping) {
+        // A second Ctrl+C: now. The same one often arrives twice at once (the terminal
+        // signals the whole group, and npm passes its copy on): that is not a second.
+        if (Date.now() - stoppedAt > REPEAT_SIGNAL_MS) child?.kill('SIGKILL');
+        return;
+      }
       stopping = true;
+      stoppedAt = Date.now();
       clearTimeout(timer);
       if (child) child.kill(signal);
       else finish(0);
