@@ -82,4 +82,12 @@ describe('/var/run/docker.sock in a sandbox', () => {
     assert.equal(mounted.trim().split('\n').at(-1), engineId);
     await sh('docker rm -f sock-probe');
   });
+
+  test('after a stop and start (an idle stop, then resume) the link is back and reaches the restarted engine', async () => {
+    await berth.runtime.stop(sandbox);
+    await berth.runtime.start(sandbox);
+    await sh('berth-ready --wait 60', 90_000);
+    const info = JSON.parse(await sh('curl -sf --unix-socket /var/run/docker.sock http://localhost/info')) as { ID: string };
+    assert.equal(info.ID, engineId, 'the same engine (its ID lives on the sandbox disk)');
+  });
 });
