@@ -85,7 +85,7 @@ test('the catalog: Docker Hub names, every tag once, host names under berth-cata
   const names = CATALOG.flatMap((c) => c.push);
   assert.equal(new Set(names).size, names.length, 'no tag is pushed twice');
   for (const name of names) assert.match(name, /^(library|berth)\/[a-z0-9-]+:[a-z0-9.-]+$/, name);
-  const need = ['hello-world:latest', 'busybox:latest', 'debian:trixie-slim', 'debian:latest', 'nginx:latest', 'redis:latest', 'mariadb:latest', 'python:3.13-slim'];
+  const need = ['hello-world:latest', 'busybox:latest', 'debian:trixie-slim', 'debian:latest', 'nginx:latest', 'redis:latest', 'mariadb:latest', 'python:3.13-slim', 'docker:cli', 'docker:latest'];
   for (const n of need) assert.ok(names.includes(`library/${n}`), `the catalog has ${n}`);
   assert.ok(names.includes('berth/webapp:latest'));
   // Host-side names never take an official image's name (an operator's nginx:latest stays theirs).

@@ -15,6 +15,7 @@ import type { ExerciseFile } from './exercises/schema.ts';
 import { progressIds } from './exercises/live.ts';
 import { type RateLimiter, limitKey, retryAfterSeconds } from './rate-limit.ts';
 import { type Metrics, type RateLimitName, metricsAccess } from './metrics.ts';
+import { requestPath } from './request-path.ts';
 
 export interface HttpOptions {
   siteDir: string;
@@ -124,11 +125,12 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
 
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    const url = new URL(req.url ?? '/', 'http://berth.invalid');
-    const route = routeLabel(url.pathname);
+    const path = requestPath(req.url);
+    const route = path === undefined ? 'bad' : routeLabel(path);
     res.on('finish', () => opts.metrics.httpRequests.inc({ route, status: String(res.statusCode) }));
+    if (path === undefined) return json(res, 400, { error: 'bad request target: expected a path such as /lessons/' });
 
-    if (url.pathname === '/metrics') {
+    if (path === '/metrics') {
       const access = metricsAccess(req, opts.clientAddress(req), opts.metricsToken);
       if (!access.ok) return json(res, access.status, { error: access.error });
       void opts.metrics.registry.metrics().then(
@@ -141,14 +143,14 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       return;
     }
 
-    if (url.pathname === '/healthz') {
+    if (path === '/healthz') {
       void runtime.ping().then((engine) => json(res, engine ? 200 : 503, { status: engine ? 'ok' : 'degraded', engine: engine ? 'up' : 'down' }));
       return;
     }
 
-    if (url.pathname.startsWith('/api/') && !allow('api', opts.limits.api, req, res, 'requests')) return;
+    if (path.startsWith('/api/') && !allow('api', opts.limits.api, req, res, 'requests')) return;
 
-    if (url.pathname === '/api/session') {
+    if (path === '/api/session') {
       if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
       let handle = authenticate(store, req);
       if (!handle) {
@@ -164,9 +166,9 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       return json(res, 200, { learner: handle.slice(0, 8), sandbox: sandbox.state === 'absent' ? null : sandbox });
     }
 
-    if (url.pathname.startsWith('/api/progress')) return progressApi(req, res, url.pathname);
+    if (path.startsWith('/api/progress')) return progressApi(req, res, path);
 
-    if (url.pathname.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${url.pathname}` });
+    if (path.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${path}` });
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' });

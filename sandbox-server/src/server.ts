@@ -22,6 +22,8 @@ import { authenticate, createHttpHandler } from './http.ts';
 import { TerminalServer } from './ws.ts';
 import { Metrics } from './metrics.ts';
 import { RateLimiter, clientAddress } from './rate-limit.ts';
+import { requestPath } from './request-path.ts';
+import { guardRequest, guardUpgrade } from './listener-guard.ts';
 
 export interface Berth {
   server: Server;
@@ -114,7 +116,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       requestTimeout: Math.max(config.headersTimeout, 30_000),
       connectionsCheckingInterval: 1000,
     },
-    createHttpHandler({
+    guardRequest(createHttpHandler({
       siteDir: config.siteDir,
       store,
       manager,
@@ -126,7 +128,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
       metricsToken: config.metricsToken,
-    }),
+    }), log),
   );
   const terminals = new TerminalServer({
     manager,
@@ -139,14 +141,12 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     metrics,
   });
   metrics.watch({ manager, openTerminals: () => terminals.connections });
-  server.on('upgrade', (req, socket, head) => {
-    const path = new URL(req.url ?? '/', 'http://berth.invalid').pathname;
-    if (path !== TERMINAL_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
+  server.on('upgrade', guardUpgrade((req, socket, head) => {
+    const path = requestPath(req.url);
+    if (path === undefined) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    if (path !== TERMINAL_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
     terminals.handleUpgrade(req, socket, head);
-  });
+  }, log));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy();
     socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -13,6 +13,7 @@ import type { Logger } from './log.ts';
 import { shortHandle } from './log.ts';
 import { type RateLimiter, TokenBucket, limitKey, retryAfterSeconds } from './rate-limit.ts';
 import type { Metrics, RateLimitName } from './metrics.ts';
+import { guarded } from './listener-guard.ts';
 
 export interface TerminalServerOptions {
   manager: SandboxManager;
@@ -114,7 +115,8 @@ export class TerminalServer {
       ws.close(code, closeReason(reason));
     };
 
-    ws.on('message', (data: RawData, isBinary: boolean) => {
+    // A throw while handling one socket's message closes that socket, not the server.
+    const onMessage = guarded((data: RawData, isBinary: boolean) => {
       if (!frames.take().ok) return fail(CloseCode.RateLimited, 'too many messages');
 
       const bytes = toBuffer(data);
@@ -155,7 +157,8 @@ export class TerminalServer {
         case 'quiz':
           return manager.exerciseRequest(learner, client, msg);
       }
-    });
+    }, log, 'terminal message', () => ws.close(1011, 'internal error'));
+    ws.on('message', onMessage);
     ws.on('close', () => {
       clearTimeout(firstMessageTimer);
       if (client) manager.detach(learner, client);

@@ -3,7 +3,7 @@
  *
  *   debian:trixie-slim     base, made with mmdebstrap + `docker import` when the engine lacks it
  *   berth-catalog/<name>   the lesson image catalog (images/<name>: hello-world, busybox,
- *                          debian, nginx, redis, mariadb, python, webapp), pushed to the
+ *                          debian, nginx, redis, mariadb, python, webapp, docker), pushed to the
  *                          local registry under Docker Hub names (library/nginx:latest, ...)
  *   berth/sandbox          images/sandbox, the learner's sandbox (rootless nested engine)
  *   berth/registry         images/registry, the registry sandboxes pull the catalog from
@@ -176,6 +176,18 @@ export const IMAGES: readonly BuiltImage[] = [
     description: "Berth's lesson web app: Python standard library, counts visits in redis, port 8000",
     hashTag: false,
     push: ['berth/webapp:latest', 'berth/webapp:1'],
+  },
+  {
+    name: 'docker',
+    ref: catalogRef('docker'),
+    dir: join(IMAGES_DIR, 'docker'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'docker',
+    description: `${official('the Docker CLI 26.1 with the buildx and compose plugins (the cli variant)')}; no daemon: mount the engine's socket`,
+    hashTag: false,
+    // Upstream's docker:latest is the dind variant; Berth has no dind, so latest is the CLI.
+    push: ['library/docker:cli', 'library/docker:26-cli', 'library/docker:26.1-cli', 'library/docker:latest'],
   },
   {
     name: 'sandbox',

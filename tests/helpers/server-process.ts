@@ -1,12 +1,14 @@
 /**
  * Berth as a separate process (`node sandbox-server/src/main.ts`), for tests that
- * must kill the server the hard way (SIGKILL) and start it again on the same data.
+ * must kill the server the hard way (SIGKILL) and start it again on the same data;
+ * or under its supervisor (`supervisor.ts`, as npm start runs it), which starts it again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../sandbox-server/src/main.ts', import.meta.url));
+const SUPERVISOR = fileURLToPath(new URL('../../sandbox-server/src/supervisor.ts', import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -25,28 +27,39 @@ export interface ServerProcess {
   kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
 }
 
-/** Starts the server with `env` (BERTH_* settings) and waits until it answers /healthz. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Waits until `origin` answers /healthz with 200, or throws after timeoutMs (or when `gone()` says the process ended). */
+export async function waitForHealthy(origin: string, timeoutMs: number, gone: () => string | undefined = () => undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const why = gone();
+    if (why) throw new Error(why);
+    try {
+      if ((await fetch(`${origin}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${origin} did not answer /healthz within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Starts the server with `env` (BERTH_* settings) and waits until it answers /healthz.
+ * supervised: run it under supervisor.ts (child is then the supervisor).
+ */
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, opts: { supervised?: boolean } = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [opts.supervised ? SUPERVISOR : MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-20_000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const origin = `http://localhost:${env.BERTH_PORT}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${err}`);
-    try {
-      if ((await fetch(`${origin}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not answer /healthz within ${timeoutMs} ms: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitForHealthy(origin, timeoutMs, () => (child.exitCode !== null ? `server exited with ${child.exitCode}: ${err}` : undefined));
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}: ${err}`);
   }
   return {
     child,

@@ -142,6 +142,28 @@ describe('lesson image catalog: behaves like the official images', () => {
     assert.match((await sh('docker run --rm busybox sh -c "ls /bin | wc -l"')).out, /^\s*[1-9]\d{2,}\s*$/m, 'the applets are linked');
   });
 
+  test('docker:cli talks to the engine whose socket is mounted, with the official entrypoint, CMD and plugins', async () => {
+    const meta = await sh(`docker image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' docker:cli`);
+    assert.match(meta.out, /\["docker-entrypoint\.sh"\] \["sh"\]/);
+    const sock = '-v /var/run/docker.sock:/var/run/docker.sock';
+    await sh('docker run -d --name seen-from-cli busybox sleep 300');
+    assert.match((await sh(`docker run --rm ${sock} docker:cli docker ps`)).out, /seen-from-cli/);
+    // A docker subcommand as the command gets `docker` put before it, as upstream.
+    assert.match((await sh(`docker run --rm ${sock} docker:cli ps --format '{{.Names}}'`)).out, /^seen-from-cli$/m);
+    const version = await sh(`docker run --rm ${sock} docker:cli docker version --format '{{.Client.Version}} / {{.Server.Version}}'`);
+    assert.match(version.out, /^\d+\.\d+\.\d+\S* \/ \d+\.\d+\.\d+/m, 'client and server versions');
+    assert.match((await sh('docker run --rm docker:cli docker compose version')).out, /Docker Compose version v?2\./);
+    assert.match((await sh('docker run --rm docker:cli docker buildx version')).out, /buildx/);
+    // No socket mounted and no DOCKER_HOST: the entrypoint falls back to a daemon named "docker", as upstream.
+    const alone = await sh('docker run --rm docker:cli docker ps', { allowFail: true });
+    assert.notEqual(alone.code, 0);
+    assert.match(alone.out, /tcp:\/\/docker:2375|docker:2375/);
+    // docker:latest is the same image (upstream's latest is dind, which Berth does not have).
+    await sh('docker pull -q docker:latest');
+    assert.equal((await sh('docker image inspect --format "{{.Id}}" docker:latest')).out, (await sh('docker image inspect --format "{{.Id}}" docker:cli')).out);
+    await sh('docker rm -f seen-from-cli');
+  });
+
   test('the lesson web app and redis come up with docker compose, count visits, and keep the count across down/up', async () => {
     await sh(`mkdir -p ~/counter && cat > ~/counter/compose.yaml <<'EOF'
 services:

@@ -14,6 +14,7 @@ import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
 import { loadConfig } from '../config.ts';
 import { applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
 import { startOfflineDns, type OfflineDns } from './offline-dns.ts';
+import { CappedLines } from './capped-lines.ts';
 
 export const SANDBOX_USER = 'learner';
 export const SANDBOX_HOME = '/home/learner';
@@ -33,6 +34,8 @@ const SECCOMP_PROFILE = JSON.stringify(JSON.parse(readFileSync(new URL('./seccom
 /** Writable places on the read-only root filesystem; tmpfs counts against the memory limit. */
 const SANDBOX_TMPFS = { '/tmp': 'rw,nosuid,nodev,size=256m', '/run': 'rw,nosuid,nodev,size=16m' };
 const MAX_EXEC_OUTPUT = 1024 * 1024;
+/** `docker events --format '{{.Type}}'` prints one word per line. */
+const MAX_EVENT_LINE = 256;
 /** Time the nested engine gets to stop its own containers (which get 10 s) before a kill. */
 const STOP_TIMEOUT_S = 15;
 
@@ -352,11 +355,12 @@ export class DockerRuntime implements SandboxRuntime {
     const stream = await exec.start({ hijack: true, stdin: false });
     const stdout = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, new PassThrough());
-    let partial = '';
+    // The learner can answer in the engine's place: a line longer than any event type is abuse.
+    const lines = new CappedLines(MAX_EVENT_LINE, (line) => {
+      if (line.trim()) onEvent(line.trim().slice(0, 40));
+    });
     stdout.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) onEvent(line.trim().slice(0, 40));
+      if (!lines.push(chunk)) stream.destroy();
     });
     stream.on('error', () => {});
     return () => stream.destroy();
