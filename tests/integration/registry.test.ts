@@ -17,7 +17,8 @@ import { CATALOG_VOLUME, REGISTRY_IMAGE, networkGateway, registryLabels } from '
 import { berthLabels } from '../../sandbox-server/src/runtime/labels.ts';
 
 const run = promisify(execFile);
-const MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+// The engine accepts both; the catalog is pushed as OCI manifests (zstd layers, scripts/lib/catalog-push.ts).
+const MANIFEST = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 
 /** The digest the registry at base serves for repo:tag. */
 async function registryDigest(base: string, name: string): Promise<string | null> {
@@ -78,6 +79,24 @@ describe('catalog registry: what a sandbox pulls, and what it cannot do', () => 
         }
       }
     }
+  });
+
+  test('catalog layers are zstd, and a pull keeps what the learner sees: image ID, layers, history, digest across pulls', async () => {
+    const res = await fetch(`${base}/v2/library/nginx/manifests/latest`, { headers: { Accept: MANIFEST } });
+    assert.equal(res.status, 200);
+    const manifest = (await res.json()) as { layers: { mediaType: string }[] };
+    assert.ok(manifest.layers.length > 0);
+    for (const l of manifest.layers) assert.equal(l.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd', 'zstd: the nested engine inflates gzip in Go, most of a pull');
+
+    const fmt = "'{{.Id}} {{json .RootFS.Layers}} {{json .Config.Cmd}}'";
+    const history = "docker history --no-trunc --format '{{.CreatedBy}} {{.Size}}'";
+    const host = await run('bash', ['-c', `docker image inspect --format ${fmt} berth-catalog/nginx:latest && ${history} berth-catalog/nginx:latest`]);
+    const first = await sh(`docker rmi -f nginx >/dev/null 2>&1; docker pull nginx | grep Digest: && docker image inspect --format ${fmt} nginx && ${history} nginx`);
+    assert.equal(first.code, 0, first.out);
+    const [digest, ...seen] = first.out.trim().split('\n');
+    assert.deepEqual(seen, host.stdout.trim().split('\n'), 'the same image ID, diff IDs, Cmd and history as the image built on the host');
+    const again = await sh('docker rmi -f nginx >/dev/null && docker pull nginx | grep Digest:');
+    assert.equal(again.out.trim(), digest, 'the same registry digest on every pull');
   });
 
   test("a learner's multi-stage Dockerfile FROM debian:trixie-slim builds offline", async () => {
