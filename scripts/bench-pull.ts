@@ -19,7 +19,7 @@
  *      return; the number of CACHED steps BuildKit printed.
  * Then the catalog's size on disk. Ratios are against the raw download of the same run.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { log } from './lib/run.ts';
@@ -54,13 +54,44 @@ const abort = (why: string, code: number) => {
 process.on('SIGINT', () => abort('interrupted', 130));
 process.on('SIGTERM', () => abort('terminated', 143));
 
-/** Runs `command` in the sandbox and returns how long it took inside, in ms. */
-async function timed(b: TestBerth, id: string, command: string, setup = 'true'): Promise<{ ms: number; out: string }> {
-  const script = `set -e; ${setup}; s=$EPOCHREALTIME; ${command}; e=$EPOCHREALTIME; echo "__ms=$(( (10#\${e/./} - 10#\${s/./}) / 1000 ))"`;
-  const r = await b.runtime.exec(id, ['bash', '-c', script], 600_000);
-  const m = /__ms=(\d+)/.exec(r.stdout);
-  if (r.exitCode !== 0 || !m) throw new Error(`\`${command}\` failed in the sandbox (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
-  return { ms: Number(m[1]), out: r.stdout };
+/**
+ * CPU time the sandbox's container has used so far, in ms (its cgroup, read on this
+ * host: v1 cpuacct or v2 cpu.stat); undefined when the engine's cgroups are elsewhere.
+ * Unlike wall time, it barely moves with the load other work puts on the machine.
+ */
+function cpuMs(id: string): number | undefined {
+  const tries: [string, (t: string) => number][] = [
+    [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, (t) => Number(t) / 1e6],
+    [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, (t) => Number(/usage_usec (\d+)/.exec(t)?.[1]) / 1e3],
+    [`/sys/fs/cgroup/docker/${id}/cpu.stat`, (t) => Number(/usage_usec (\d+)/.exec(t)?.[1]) / 1e3],
+  ];
+  for (const [path, parse] of tries) {
+    try {
+      const v = parse(readFileSync(path, 'utf8'));
+      if (Number.isFinite(v)) return v;
+    } catch {
+      // not this layout
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs `setup` (its own exec), then `command` after `prelude` (same shell: variables) in
+ * the sandbox; returns how long the command took inside, in ms, and the sandbox's CPU
+ * time over that second exec (NaN if unknown).
+ */
+async function timed(b: TestBerth, id: string, command: string, opts: { setup?: string; prelude?: string } = {}): Promise<{ ms: number; cpu: number; out: string }> {
+  const run = async (script: string) => {
+    const r = await b.runtime.exec(id, ['bash', '-c', `set -e; ${script}`], 600_000);
+    if (r.exitCode !== 0) throw new Error(`\`${script}\` failed in the sandbox (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
+  if (opts.setup) await run(opts.setup);
+  const cpu0 = cpuMs(id) ?? Number.NaN;
+  const out = await run(`${opts.prelude ?? 'true'}; s=$EPOCHREALTIME; ${command}; e=$EPOCHREALTIME; echo "__ms=$(( (10#\${e/./} - 10#\${s/./}) / 1000 ))"`);
+  const cpu = (cpuMs(id) ?? Number.NaN) - cpu0;
+  return { ms: Number(/__ms=(\d+)/.exec(out)![1]), cpu, out };
 }
 
 /** A new learner's sandbox, ready; returns its container ID. */
@@ -94,29 +125,33 @@ try {
   const raws: number[] = [];
   const pulls: number[] = [];
   const loads: number[] = [];
+  const cpu = { raw: [] as number[], pull: [] as number[], load: [] as number[], burst: [] as number[] };
   let layers = 0;
   let layerType = '?';
   for (let i = 1; i <= runs; i++) {
     const id = await freshSandbox(berth);
     try {
-      const raw = await timed(berth, id, 'curl -sf "${args[@]}"', RAW_DOWNLOAD);
-      const pull = await timed(berth, id, `docker pull ${image} >/tmp/pull.log`, 'test -z "$(docker images -q)"');
+      const raw = await timed(berth, id, 'curl -sf "${args[@]}"', { prelude: RAW_DOWNLOAD });
+      const pull = await timed(berth, id, `docker pull ${image} >/tmp/pull.log`, { setup: 'test -z "$(docker images -q)"' });
       const out = (await berth.runtime.exec(id, ['cat', '/tmp/pull.log'], 10_000)).stdout;
       layers = (out.match(/Pull complete/g) ?? []).length;
       const load = await timed(
         berth,
         id,
         'docker load -q -i /tmp/image.tar >/dev/null',
-        `docker save -o /tmp/image.tar ${image} && docker rmi -f ${image} >/dev/null && test -z "$(docker images -q)"`,
+        { setup: `docker save -o /tmp/image.tar ${image} && docker rmi -f ${image} >/dev/null && test -z "$(docker images -q)"` },
       );
       if (i === 1) {
-        const types = await timed(berth, id, `jq -r '[.layers[].mediaType] | unique | join(", ")' <<<"$man"`, RAW_DOWNLOAD);
+        const types = await timed(berth, id, `jq -r '[.layers[].mediaType] | unique | join(", ")' <<<"$man"`, { prelude: RAW_DOWNLOAD });
         layerType = types.out.split('\n')[0]!.replace(/^application\/vnd\.(oci\.image|docker\.image\.rootfs)\./, '');
       }
       raws.push(raw.ms);
       pulls.push(pull.ms);
       loads.push(load.ms);
-      log('bench', `run ${i}/${runs}: raw download ${raw.ms} ms, pull ${pull.ms} ms (${layers} layers), docker load ${load.ms} ms`);
+      cpu.raw.push(raw.cpu);
+      cpu.pull.push(pull.cpu);
+      cpu.load.push(load.cpu);
+      log('bench', `run ${i}/${runs}: raw download ${raw.ms} ms, pull ${pull.ms} ms (${layers} layers, CPU ${fmt(pull.cpu)} ms), docker load ${load.ms} ms`);
     } finally {
       await destroy(berth, id);
     }
@@ -136,6 +171,7 @@ try {
       const results = await Promise.all(ids.map((id) => timed(berth!, id, `docker pull -q ${image} >/dev/null`)));
       burstWall = performance.now() - t0;
       burst.push(...results.map((r) => r.ms));
+      cpu.burst.push(...results.map((r) => r.cpu));
       log('bench', `burst: all done in ${Math.round(burstWall)} ms; each: ${burst.join(', ')} ms`);
     } finally {
       for (const id of ids) await destroy(berth, id);
@@ -143,18 +179,18 @@ try {
   }
 
   // 3. A learner's build, cold, cached, and cached after a stop and start.
-  const build: { what: string; ms: number; cached: number; steps: number }[] = [];
+  const build: { what: string; ms: number; cpu: number; cached: number; steps: number }[] = [];
   if (!values['no-build']) {
     const cookie = await newLearner(berth);
     const id = await freshSandbox(berth, cookie);
     try {
-      await timed(berth, id, 'true', `mkdir -p ~/app && cd ~/app && echo hello > hello.txt && printf '%s\\n' 'FROM debian:trixie-slim' 'RUN echo built at $(date +%s%N) > /built.txt' 'COPY hello.txt /hello.txt' 'CMD ["cat", "/built.txt", "/hello.txt"]' > Dockerfile`);
+      await timed(berth, id, 'true', { setup: `mkdir -p ~/app && cd ~/app && echo hello > hello.txt && printf '%s\\n' 'FROM debian:trixie-slim' 'RUN echo built at $(date +%s%N) > /built.txt' 'COPY hello.txt /hello.txt' 'CMD ["cat", "/built.txt", "/hello.txt"]' > Dockerfile` });
       const step = async (what: string) => {
         const r = await timed(berth!, id, 'docker build --progress=plain -t myapp ~/app >/tmp/build.log 2>&1');
         const logText = (await berth!.runtime.exec(id, ['cat', '/tmp/build.log'], 10_000)).stdout;
         const cached = (logText.match(/^#\d+ CACHED$/gm) ?? []).length;
         const steps = (logText.match(/^#\d+ \[\d+\/\d+\] /gm) ?? []).length;
-        build.push({ what, ms: r.ms, cached, steps });
+        build.push({ what, ms: r.ms, cpu: r.cpu, cached, steps });
         log('bench', `build ${what}: ${r.ms} ms, ${cached} CACHED`);
       };
       await step('cold (pulls debian:trixie-slim)');
@@ -186,16 +222,18 @@ try {
   const x = (n: number) => `${(n / r.p50).toFixed(1)}x`;
   const p95 = (s: number[]) => [...s].sort((a, c) => a - c)[Math.max(0, Math.ceil(0.95 * s.length) - 1)] ?? Number.NaN;
   console.log(`\nmachine: ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, load ${os.loadavg()[0]!.toFixed(1)}; layers: ${layerType}\n`);
-  console.log(table(['What (ms)', 'p50', 'p90', 'p95', 'min', 'max', 'n', 'p50 / raw'], [
-    [`raw download of ${image}'s blobs from Berth's registry (curl, in the sandbox)`, fmt(r.p50), fmt(r.p90), fmt(p95(raws)), fmt(r.min), fmt(r.max), String(r.n), '1.0x'],
-    [`docker pull ${image}, fresh sandbox (${layers} layers)`, fmt(p.p50), fmt(p.p90), fmt(p95(pulls)), fmt(p.min), fmt(p.max), String(p.n), x(p.p50)],
-    [`docker load of the same image from a tar (no registry)`, fmt(l.p50), fmt(l.p90), fmt(p95(loads)), fmt(l.min), fmt(l.max), String(l.n), x(l.p50)],
-    ...(burst.length ? [[`docker pull ${image}, ${burstN} sandboxes at once (class burst)`, fmt(b.p50), fmt(b.p90), fmt(p95(burst)), fmt(b.min), fmt(b.max), String(b.n), x(b.p50)]] : []),
-  ], [false, true, true, true, true, true, true, true]));
-  if (burst.length) console.log(`\nburst of ${burstN}: p95 ${fmt(p95(burst))} ms, all done in ${fmt(burstWall)} ms (host clock)`);
+  const c50 = (v: number[]) => fmt(summarize(v.filter(Number.isFinite)).p50);
+  console.log(table(['What (ms)', 'p50', 'p90', 'p95', 'min', 'max', 'n', 'p50 / raw', 'CPU p50'], [
+    [`raw download of ${image}'s blobs from Berth's registry (curl, in the sandbox)`, fmt(r.p50), fmt(r.p90), fmt(p95(raws)), fmt(r.min), fmt(r.max), String(r.n), '1.0x', c50(cpu.raw)],
+    [`docker pull ${image}, fresh sandbox (${layers} layers)`, fmt(p.p50), fmt(p.p90), fmt(p95(pulls)), fmt(p.min), fmt(p.max), String(p.n), x(p.p50), c50(cpu.pull)],
+    [`docker load of the same image from a tar (no registry)`, fmt(l.p50), fmt(l.p90), fmt(p95(loads)), fmt(l.min), fmt(l.max), String(l.n), x(l.p50), c50(cpu.load)],
+    ...(burst.length ? [[`docker pull ${image}, ${burstN} sandboxes at once (class burst)`, fmt(b.p50), fmt(b.p90), fmt(p95(burst)), fmt(b.min), fmt(b.max), String(b.n), x(b.p50), c50(cpu.burst)]] : []),
+  ], [false, true, true, true, true, true, true, true, true]));
+  console.log('(CPU: the sandbox container\'s CPU time during the command, from its cgroup: what a class multiplies)');
+  if (burst.length) console.log(`\nburst of ${burstN}: p95 ${fmt(p95(burst))} ms, all done in ${fmt(burstWall)} ms (host clock); ${burstN} x CPU p50 / ${os.cpus().length} cores = ${fmt((burstN * summarize(cpu.pull.filter(Number.isFinite)).p50) / os.cpus().length)} ms`);
   if (build.length) {
     console.log('');
-    console.log(table(['Learner build FROM debian:trixie-slim (RUN, COPY)', 'ms', 'CACHED steps'], build.map((s) => [s.what, fmt(s.ms), `${s.cached} of ${s.steps}`])));
+    console.log(table(['Learner build FROM debian:trixie-slim (RUN, COPY)', 'ms', 'CPU', 'CACHED steps'], build.map((s) => [s.what, fmt(s.ms), fmt(s.cpu), `${s.cached} of ${s.steps}`])));
   }
   console.log('');
   console.log(table(['Catalog on disk', 'size'], [
@@ -203,7 +241,7 @@ try {
     ...sizes.map(([n, s]) => [`  image ${n} on the host (uncompressed, shares the base)`, mb(s)]),
   ]));
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify({ image, layerType, raw: r, pull: p, load: l, burst: { sandboxes: burstN, ...b, p95: p95(burst), wallMs: burstWall }, raws, pulls, loads, bursts: burst, build, layers, registryBytes, imageBytes: Object.fromEntries(sizes) }, null, 2));
+    writeFileSync(values.json, JSON.stringify({ image, layerType, raw: r, pull: p, load: l, burst: { sandboxes: burstN, ...b, p95: p95(burst), wallMs: burstWall }, raws, pulls, loads, bursts: burst, cpu, build, layers, registryBytes, imageBytes: Object.fromEntries(sizes) }, null, 2));
   }
 } finally {
   await cleanup();
