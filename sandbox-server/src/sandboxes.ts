@@ -52,7 +52,12 @@ export interface ManagerOptions {
   learnerLastSeen?: (handle: string) => number | undefined;
   /** A learner whose last page closed keeps their place in line this long (default 15 s: a reload keeps it). */
   lineKeepMs?: number;
+  /** Resets of one sandbox are accepted at most this often (default 30 s): each is a destroy and a full create. */
+  minResetIntervalMs?: number;
 }
+
+/** Why a reset request was not carried out (the page is told, and keeps its sandbox). */
+export type ResetOutcome = { ok: true } | { ok: false; retryAfterMs: number };
 
 type State = SandboxState | 'absent';
 
@@ -70,6 +75,8 @@ const STATUS_TEXT: Record<StatusCode, string> = {
   'start-failed': 'The sandbox could not be started.',
 };
 
+/** Default minimum time between two resets of one sandbox. */
+const MIN_RESET_INTERVAL_MS = 30_000;
 /** How long after a shell exit the engine gets to report its container stopped, if it was. */
 const SHELL_EXIT_SETTLE_MS = 500;
 /** A shell that exits this soon after starting counts towards a restart loop. */
@@ -121,6 +128,10 @@ class Sandbox {
   /** Until when a learner whose page closed keeps their place (and a slot granted meanwhile). */
   lineKeepUntil = 0;
   quickExits = 0;
+  /** A reset is queued or under way: further requests merge into it. */
+  resetPending = false;
+  /** When the last reset was accepted (epoch ms), for the minimum interval between resets. */
+  lastResetAt = 0;
   private queue: Promise<void> = Promise.resolve();
   readonly learner: string;
 
@@ -299,10 +310,35 @@ export class SandboxManager {
     this.sandboxes.get(learner)?.terminal?.updateFlow();
   }
 
+  /**
+   * A page asked for a reset. One destroys the sandbox and creates a fresh one (the
+   * costliest thing a learner can ask for), so requests merge while one is pending,
+   * and one is accepted per minimum interval; `budget` spends the per-address
+   * sandbox allowance (a reset is a new sandbox) and returns its wait when empty.
+   * A refused page gets its screen and state back, with the wait.
+   */
+  requestReset(learner: string, client: SandboxClient, budget: () => number | undefined = () => undefined): ResetOutcome {
+    const sb = this.sandbox(learner);
+    if (sb.resetPending) return { ok: true }; // the page already shows the reset under way
+    const intervalLeft = sb.lastResetAt + (this.opts.minResetIntervalMs ?? MIN_RESET_INTERVAL_MS) - Date.now();
+    const retryAfterMs = intervalLeft > 0 ? intervalLeft : budget();
+    if (retryAfterMs === undefined) {
+      void this.reset(learner);
+      return { ok: true };
+    }
+    this.log.info({ learner: shortHandle(learner), retryAfterMs }, 'reset refused: too soon');
+    // The page cleared its screen when it asked: give it back what it had.
+    client.sendReplay(sb.ring.contents());
+    client.sendMessage(this.statusMessage(sb));
+    return { ok: false, retryAfterMs };
+  }
+
   /** Destroys the learner's sandbox and its data, then starts a fresh one for attached pages. */
   reset(learner: string): Promise<void> {
     const sb = this.sandbox(learner);
     this.log.info({ learner: shortHandle(learner) }, 'reset requested');
+    sb.resetPending = true;
+    sb.lastResetAt = Date.now();
     return sb
       .enqueue(async () => {
         this.setState(sb, 'creating', 'removing');
@@ -314,7 +350,8 @@ export class SandboxManager {
         sb.state = 'absent';
         sb.engineReady = false; // the learner keeps their running slot across a reset
       })
-      .then(() => this.bringUp(sb));
+      .then(() => this.bringUp(sb))
+      .finally(() => (sb.resetPending = false));
   }
 
   /**

@@ -86,10 +86,16 @@ export class TerminalServer {
 
   /** Spends a token of a per-address limit; returns the close reason when there is none. */
   private overLimit(name: RateLimitName, limiter: RateLimiter | undefined, key: string, what: string): string | undefined {
+    const waitMs = this.spend(name, limiter, key);
+    return waitMs === undefined ? undefined : `too many ${what} from your address; retry in ${retryAfterSeconds(waitMs)} s`;
+  }
+
+  /** Spends a token of a per-address limit; returns the wait in ms when there is none. */
+  private spend(name: RateLimitName, limiter: RateLimiter | undefined, key: string): number | undefined {
     const taken = limiter?.take(key);
     if (!taken || taken.ok) return undefined;
     this.opts.metrics.rateLimited.inc({ limit: name });
-    return `too many ${what} from your address; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`;
+    return taken.retryAfterMs;
   }
 
   close(): void {
@@ -148,9 +154,12 @@ export class TerminalServer {
         case 'resume':
           client.pausedByPage = msg.t === 'pause';
           return manager.flowChanged(learner);
-        case 'reset':
-          void manager.reset(learner);
+        case 'reset': {
+          // A reset is a new sandbox: it spends the per-address allowance for those too.
+          const outcome = manager.requestReset(learner, client, () => this.spend('sandboxes', this.opts.limits.sandboxes, addressKey));
+          if (!outcome.ok) client.sendMessage({ t: 'error', message: resetRefused(client.lang, retryAfterSeconds(outcome.retryAfterMs)) });
           return;
+        }
         case 'check':
         case 'hint':
         case 'solution':
@@ -208,6 +217,12 @@ class WsClient implements SandboxClient {
     this.sendMessage({ t: 'replay', bytes: data.length });
     for (let i = 0; i < data.length; i += MAX_FRAME_BYTES) this.sendOutput(data.subarray(i, i + MAX_FRAME_BYTES), () => {});
   }
+}
+
+function resetRefused(lang: 'ko' | 'en', seconds: number): string {
+  return lang === 'ko'
+    ? `방금 샌드박스를 초기화했어요. ${seconds}초 뒤에 다시 초기화할 수 있어요.`
+    : `You reset this sandbox a moment ago. You can reset it again in ${seconds} s.`;
 }
 
 /** Close reasons are limited to 123 bytes of UTF-8; cut on a character boundary. */
