@@ -239,6 +239,12 @@ export const settings = {
     parseDuration(60_000),
   ),
   maxConcurrentStarts: setting('BERTH_MAX_CONCURRENT_STARTS', 'Sandboxes created or started at the same time; others wait their turn.', '4', parseInteger(1, 64)),
+  maxConcurrentChecks: setting(
+    'BERTH_MAX_CONCURRENT_CHECKS',
+    'Exercise check runs (one exec each, in a learner\'s sandbox) at the same time over all learners; others wait their turn.',
+    '8',
+    parseInteger(1, 256),
+  ),
   scrollbackBytes: setting('BERTH_SCROLLBACK_BYTES', 'Terminal output kept per sandbox to replay on reconnect.', '256k', parseBytes(1024)),
   maxTerminalsPerLearner: setting('BERTH_MAX_TERMINALS_PER_LEARNER', 'Open terminal connections (tabs) allowed per learner.', '8', parseInteger(1, 100)),
   trustProxy: setting(

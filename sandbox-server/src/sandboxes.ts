@@ -75,6 +75,8 @@ const STATUS_TEXT: Record<StatusCode, string> = {
   'start-failed': 'The sandbox could not be started.',
 };
 
+/** At most one resize call to the engine per sandbox in this time (5 a second). */
+const RESIZE_MIN_MS = 200;
 /** Default minimum time between two resets of one sandbox. */
 const MIN_RESET_INTERVAL_MS = 30_000;
 /** How long after a shell exit the engine gets to report its container stopped, if it was. */
@@ -128,6 +130,11 @@ class Sandbox {
   /** Until when a learner whose page closed keeps their place (and a slot granted meanwhile). */
   lineKeepUntil = 0;
   quickExits = 0;
+  /** The latest size a page asked for, the last one applied (and to which shell), and the pacing timer. */
+  wantedSize: { cols: number; rows: number } | undefined;
+  appliedSize: { cols: number; rows: number } | undefined;
+  appliedTo: Terminal | undefined;
+  resizeTimer: NodeJS.Timeout | undefined;
   /** A reset is queued or under way: further requests merge into it. */
   resetPending = false;
   /** When the last reset was accepted (epoch ms), for the minimum interval between resets. */
@@ -287,9 +294,34 @@ export class SandboxManager {
     if (this.idleStopAt(sb) - sb.announcedIdleStopAt > Math.min(IDLE_ANNOUNCE_STEP_MS, this.opts.idleTimeoutMs / 4)) this.broadcast(sb);
   }
 
+  /**
+   * A page's terminal changed size. Each resize is a call to the engine, and a page
+   * (or a script) can send hundreds a second: only the latest size is applied, at
+   * most every RESIZE_MIN_MS, and an unchanged size not at all.
+   */
   resize(learner: string, cols: number, rows: number): void {
-    void this.sandboxes.get(learner)?.terminal?.resize(cols, rows);
+    const sb = this.sandboxes.get(learner);
+    if (!sb) return;
+    sb.wantedSize = { cols, rows };
+    if (sb.resizeTimer) return;
+    const apply = () => {
+      sb.resizeTimer = undefined;
+      const want = sb.wantedSize;
+      if (!want || !sb.terminal) return;
+      if (sb.appliedSize?.cols === want.cols && sb.appliedSize.rows === want.rows && sb.appliedTo === sb.terminal) return;
+      sb.appliedSize = want;
+      sb.appliedTo = sb.terminal;
+      this.resizeCalls++;
+      void sb.terminal.resize(want.cols, want.rows);
+      // Sizes that arrive in the next moment wait for it, then the latest one is applied.
+      sb.resizeTimer = setTimeout(apply, RESIZE_MIN_MS);
+      sb.resizeTimer.unref();
+    };
+    apply();
   }
+
+  /** Resize calls made to the engine so far (tests and metrics). */
+  resizeCalls = 0;
 
   /** Check button, hint and solution requests from a page. */
   exerciseRequest(

@@ -80,7 +80,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const metrics = new Metrics();
   // Manager and checker see a runtime whose failed calls are counted.
   const counted = metrics.instrument(runtime);
-  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000) });
+  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000), maxConcurrentRuns: config.maxConcurrentChecks });
   const maxSandboxes = config.maxSandboxes === 'auto' ? defaultMaxSandboxes(config.sandboxMemory) : config.maxSandboxes;
   log.info({ maxSandboxes, computed: config.maxSandboxes === 'auto', warmPool: config.warmPool }, 'running sandboxes allowed at once');
   const manager = new SandboxManager({

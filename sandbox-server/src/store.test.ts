@@ -54,3 +54,23 @@ test('progress: first pass kept, attempts and hints counted, reset clears', () =
   assert.equal(store.quizAnswers('L', 'les', 'q'), undefined);
   store.close();
 });
+
+test('writes of one message commit together or not at all; WAL with synchronous=NORMAL', () => {
+  const store = new Store(':memory:');
+  store.addLearner('l1');
+  assert.throws(() =>
+    store.transaction(() => {
+      store.addAttempt('l1', 'lesson', 'a');
+      store.transaction(() => store.markPassed('l1', 'lesson', 'b')); // joins the outer one
+      throw new Error('disk full');
+    }),
+  );
+  assert.deepEqual(store.progress('l1'), [], 'nothing of the failed message was kept');
+  store.transaction(() => {
+    store.addAttempt('l1', 'lesson', 'a');
+    store.markPassed('l1', 'lesson', 'b');
+  });
+  assert.deepEqual(store.progress('l1').map((r) => [r.exercise, r.attempts, r.firstPassedAt !== null]), [['a', 1, false], ['b', 0, true]]);
+  assert.equal((store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous, 1, 'NORMAL');
+  store.close();
+});

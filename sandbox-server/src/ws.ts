@@ -33,6 +33,12 @@ export interface TerminalServerOptions {
 const HEARTBEAT_MS = 30_000;
 /** Frames per second a page may send on average, and the burst it may save up. */
 const FRAME_RATE = { perSecond: 200, burst: 1000 };
+/**
+ * Control (text) messages per second per learner, over all their tabs, and the burst:
+ * a page sends a hello, resizes while its window is dragged, and a hint or check now
+ * and then; 190 a second on 8 sockets is an attack on the engine and the store.
+ */
+const CONTROL_RATE = { perSecond: 20, burst: 200 };
 /** Fragments per message (ws defaults to 16384; each is an array slot until the message ends). */
 const MAX_FRAGMENTS = 256;
 
@@ -42,6 +48,10 @@ export class TerminalServer {
   private readonly opts: TerminalServerOptions;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakSet<WebSocket>();
+  /** Open terminal sockets per learner, from the upgrade on. */
+  private readonly sockets = new Map<string, number>();
+  /** Control messages per learner, over all their sockets: each can cost an engine call or a store write. */
+  private readonly controlBudgets = new Map<string, TokenBucket>();
 
   constructor(opts: TerminalServerOptions) {
     this.opts = opts;
@@ -66,7 +76,8 @@ export class TerminalServer {
       metrics.upgrades.inc({ outcome: 'auth' });
       return refuse(socket, 401, 'Unauthorized: no valid learner cookie; load the site first');
     }
-    if (manager.clientCount(learner) >= this.opts.maxTerminalsPerLearner) {
+    // Counted from the upgrade, not from hello: a socket that never says hello still holds buffers.
+    if ((this.sockets.get(learner) ?? 0) >= this.opts.maxTerminalsPerLearner) {
       metrics.upgrades.inc({ outcome: 'terminals' });
       return refuse(socket, 429, 'Too Many Requests: too many open terminals for this learner');
     }
@@ -81,6 +92,12 @@ export class TerminalServer {
       });
     }
     metrics.upgrades.inc({ outcome: 'accepted' });
+    this.sockets.set(learner, (this.sockets.get(learner) ?? 0) + 1);
+    socket.once('close', () => {
+      const left = (this.sockets.get(learner) ?? 1) - 1;
+      if (left > 0) this.sockets.set(learner, left);
+      else this.sockets.delete(learner);
+    });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, learner, key));
   }
 
@@ -130,6 +147,7 @@ export class TerminalServer {
         if (!client) return fail(CloseCode.BadMessage, 'expected hello before input');
         return manager.input(learner, bytes);
       }
+      if (!this.controlBudget(learner).take().ok) return fail(CloseCode.RateLimited, 'too many control messages');
       const parsed = parseClientMessage(bytes.toString('utf8'));
       if (!parsed.ok) return fail(CloseCode.BadMessage, `bad message: ${parsed.error}`);
       const msg = parsed.value;
@@ -175,7 +193,18 @@ export class TerminalServer {
     ws.on('error', (err) => log.info({ learner: who, err: err.message }, 'terminal socket error'));
   }
 
+  private controlBudget(learner: string): TokenBucket {
+    let bucket = this.controlBudgets.get(learner);
+    if (!bucket) {
+      bucket = new TokenBucket(CONTROL_RATE);
+      this.controlBudgets.set(learner, bucket);
+    }
+    return bucket;
+  }
+
   private checkAlive(): void {
+    // Budgets of learners with no socket left are full again by now: forget them.
+    for (const learner of this.controlBudgets.keys()) if (!this.sockets.has(learner)) this.controlBudgets.delete(learner);
     for (const ws of this.wss.clients) {
       if (!this.alive.has(ws)) {
         ws.terminate();
