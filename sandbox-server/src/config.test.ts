@@ -50,3 +50,18 @@ test('instance names are restricted to label-safe characters', () => {
   assert.equal(loadConfig({ BERTH_INSTANCE: 'class-a' }).instance, 'class-a');
   assert.throws(() => loadConfig({ BERTH_INSTANCE: 'Class A' }), /BERTH_INSTANCE/);
 });
+
+test('the sandbox network range and the nested engines\' pools must not meet', () => {
+  const config = loadConfig({});
+  assert.equal(config.sandboxNetworkRange, '198.19.0.0/16');
+  // Docker's own pools first, so a learner's first network is 172.18.0.0/16 as in tutorials.
+  assert.deepEqual(config.nestedAddressPools.slice(0, 2), [{ base: '172.17.0.0/16', size: 16 }, { base: '172.18.0.0/15', size: 16 }]);
+  assert.throws(
+    () => loadConfig({ BERTH_SANDBOX_NETWORK_RANGE: '172.18.0.0/16' }),
+    (err: unknown) => err instanceof ConfigError && /BERTH_NESTED_ADDRESS_POOLS: 172\.18\.0\.0\/15 overlaps BERTH_SANDBOX_NETWORK_RANGE \(172\.18\.0\.0\/16\)/.test(err.message),
+  );
+  assert.throws(() => loadConfig({ BERTH_NESTED_ADDRESS_POOLS: '10.0.0.0/8:24' }), /BERTH_NESTED_ADDRESS_POOLS: 10\.0\.0\.0\/8 overlaps 10\.0\.2\.0\/24/);
+  assert.throws(() => loadConfig({ BERTH_SANDBOX_NETWORK_RANGE: '10.0.0.0/16' }), /BERTH_SANDBOX_NETWORK_RANGE: 10\.0\.0\.0\/16 overlaps 10\.0\.2\.0\/24/);
+  assert.throws(() => loadConfig({ BERTH_SANDBOX_NETWORK_RANGE: '198.19.0.1/16' }), /BERTH_SANDBOX_NETWORK_RANGE: .*host bits/);
+  assert.equal(loadConfig({ BERTH_SANDBOX_NETWORK_RANGE: '10.99.0.0/16' }).sandboxNetworkRange, '10.99.0.0/16');
+});

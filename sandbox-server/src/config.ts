@@ -5,6 +5,7 @@
  */
 
 import { DEFAULT_BLOCKED_ADDRESSES, parseCidr } from './runtime/firewall.ts';
+import { SANDBOX_SUBNET_PREFIX, SLIRP_SUBNET, overlaps, parseAddressPools, parseIpv4Range } from './runtime/address-pools.ts';
 
 type Parser<T> = (raw: string) => T;
 
@@ -208,6 +209,18 @@ export const settings = {
     DEFAULT_BLOCKED_ADDRESSES.join(','),
     parseCidrList,
   ),
+  sandboxNetworkRange: setting(
+    'BERTH_SANDBOX_NETWORK_RANGE',
+    `Addresses of the sandbox network on the host engine (IPv4 CIDR); each instance takes the first free /${SANDBOX_SUBNET_PREFIX} of it, whose gateway is the registry's address. Default: part of the benchmarking range (RFC 2544), outside Docker's default pools and common LAN ranges. Must not overlap BERTH_NESTED_ADDRESS_POOLS.`,
+    '198.19.0.0/16',
+    parseIpv4Range,
+  ),
+  nestedAddressPools: setting(
+    'BERTH_NESTED_ADDRESS_POOLS',
+    "Address pools of each sandbox's own engine for the learner's networks (daemon.json default-address-pools): comma-separated base CIDRs, each split into networks of :size. Default: Docker's own pools (172.17-31.x.x, then 192.168.x.x in /20), so addresses look as in tutorials, then 10.201.x.x in /24 past 30 networks. Must not overlap BERTH_SANDBOX_NETWORK_RANGE or 10.0.2.0/24 (the engine's own link). Applies to sandboxes (re)created after a server start.",
+    '172.17.0.0/16,172.18.0.0/15:16,172.20.0.0/14:16,172.24.0.0/13:16,192.168.0.0/16:20,10.201.0.0/16:24',
+    parseAddressPools,
+  ),
   maxSandboxes: setting(
     'BERTH_MAX_SANDBOXES',
     'Sandboxes running at once; past it, learners wait in a first-come line that shows their place. auto: (host memory - 1 GiB) / BERTH_SANDBOX_MEMORY, at least 1.',
@@ -302,8 +315,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = out as Config;
+  problems.push(...addressConflicts(config));
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   if (config.publicUrl === '') config.publicUrl = `http://localhost:${config.port}`;
   return config;
+}
+
+/**
+ * The sandbox network and the nested engines' pools must never meet: a learner's
+ * network covering the sandbox gateway cuts that sandbox off from the registry.
+ */
+function addressConflicts(config: Config): string[] {
+  const problems: string[] = [];
+  for (const pool of config.nestedAddressPools) {
+    if (overlaps(pool.base, config.sandboxNetworkRange)) {
+      problems.push(`BERTH_NESTED_ADDRESS_POOLS: ${pool.base} overlaps BERTH_SANDBOX_NETWORK_RANGE (${config.sandboxNetworkRange}); a learner's network there would cut the sandbox off from the image registry`);
+    }
+    if (overlaps(pool.base, SLIRP_SUBNET)) problems.push(`BERTH_NESTED_ADDRESS_POOLS: ${pool.base} overlaps ${SLIRP_SUBNET}, the nested engine's own link to the outside`);
+  }
+  if (overlaps(config.sandboxNetworkRange, SLIRP_SUBNET)) problems.push(`BERTH_SANDBOX_NETWORK_RANGE: ${config.sandboxNetworkRange} overlaps ${SLIRP_SUBNET}, the nested engine's own link to the outside`);
+  return problems;
 }
 
 /** Origins allowed to open a terminal: the public URL plus local names on our port. */

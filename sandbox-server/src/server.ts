@@ -53,6 +53,7 @@ export function createRuntime(config: Config): DockerRuntime {
     runtime: config.sandboxRuntime,
     registry: config.registry === 'on' ? { port: config.registryPort, upstream: config.registryUpstream } : false,
     firewall: { egress: config.sandboxEgress, blocked: config.blockedAddresses },
+    addresses: { networkRange: config.sandboxNetworkRange, nestedPools: config.nestedAddressPools },
   });
 }
 
@@ -64,6 +65,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   if (registry) log.info({ mirrors: registry.mirrors }, 'catalog registry ready');
   // DockerRuntime.prepare() installed the network rules too (or threw: no sandbox runs unfiltered).
   if (runtime instanceof DockerRuntime) log.info({ egress: config.sandboxEgress, blocked: config.blockedAddresses }, 'sandbox network rules in place');
+  if (runtime instanceof DockerRuntime && runtime.networkWarning) log.warn(runtime.networkWarning);
   if (runtime instanceof DockerRuntime && config.sandboxEgress !== 'open' && !runtime.offlineDns) {
     log.warn('cannot listen on the sandbox network\'s gateway (is the server on another host than the engine?): lookups of outside names in sandboxes will take 20 s to fail');
   }

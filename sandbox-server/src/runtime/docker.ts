@@ -15,6 +15,7 @@ import { loadConfig } from '../config.ts';
 import { applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
 import { startOfflineDns, type OfflineDns } from './offline-dns.ts';
 import { CappedLines } from './capped-lines.ts';
+import { candidateSubnets, contains, firstHost, formatAddressPools, isIpv4Range, overlaps, subnetPrefix, type AddressPool } from './address-pools.ts';
 
 export const SANDBOX_USER = 'learner';
 export const SANDBOX_HOME = '/home/learner';
@@ -54,6 +55,12 @@ export interface DockerRuntimeOptions {
   firewall?: FirewallPolicy;
   /** OCI runtime for sandbox containers (HostConfig.Runtime), e.g. runc or sysbox-runc; default runc. */
   runtime?: string;
+  /**
+   * Where the sandbox network takes its subnet, and the pools of the nested engines
+   * (runtime/address-pools.ts); default: the BERTH_SANDBOX_NETWORK_RANGE and
+   * BERTH_NESTED_ADDRESS_POOLS defaults.
+   */
+  addresses?: { networkRange: string; nestedPools: AddressPool[] };
 }
 
 export class DockerRuntime implements SandboxRuntime {
@@ -76,6 +83,11 @@ export class DockerRuntime implements SandboxRuntime {
   private readonly ociRuntime: string;
   /** Whether the engine confines containers with AppArmor (checked by prepare()). */
   private appArmor = false;
+  private readonly addresses: { networkRange: string; nestedPools: AddressPool[] };
+  /** The sandbox network's IPv4 subnet, once prepare() has made or found it. */
+  sandboxSubnet: string | undefined;
+  /** Set by prepare() when it had to keep a sandbox network outside the range (the server logs it). */
+  networkWarning: string | undefined;
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Docker();
@@ -85,6 +97,7 @@ export class DockerRuntime implements SandboxRuntime {
     this.registryOptions = opts.registry ?? { port: 5000, upstream: '' };
     this.firewall = opts.firewall ?? { egress: DEFAULTS.sandboxEgress, blocked: DEFAULTS.blockedAddresses };
     this.ociRuntime = opts.runtime ?? 'runc';
+    this.addresses = opts.addresses ?? { networkRange: DEFAULTS.sandboxNetworkRange, nestedPools: DEFAULTS.nestedAddressPools };
   }
 
   get networkName(): string {
@@ -115,20 +128,7 @@ export class DockerRuntime implements SandboxRuntime {
       throw new Error(`the Docker engine has no runtime "${this.ociRuntime}" (BERTH_SANDBOX_RUNTIME); it has: ${Object.keys(engine.Runtimes ?? {}).join(', ')}`);
     }
     this.appArmor = (engine.SecurityOptions ?? []).some((o) => o.includes('name=apparmor'));
-    const existing = await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') });
-    if (!existing.some((n) => n.Name === this.networkName)) {
-      await this.docker.createNetwork({
-        Name: this.networkName,
-        Driver: 'bridge',
-        Labels: berthLabels(this.instance, 'network'),
-        Options: {
-          // Sandboxes share this bridge only to reach the registry (and, if allowed, the outside).
-          'com.docker.network.bridge.enable_icc': 'false',
-          // A name of our own, so the firewall rules read as what they are.
-          'com.docker.network.bridge.name': bridgeNameFor(this.instance),
-        },
-      });
-    }
+    this.sandboxSubnet = await this.sandboxNetwork();
     // With egress off, sandboxes may reach the catalog only: no pull-through cache to start.
     const registry = this.registryOptions === false ? false : { ...this.registryOptions, upstream: this.firewall.egress === 'off' ? '' : this.registryOptions.upstream };
     const gateway = await networkGateway(this.docker, this.networkName);
@@ -154,6 +154,85 @@ export class DockerRuntime implements SandboxRuntime {
     if (registry !== false) {
       this.registry = await startRegistry({ docker: this.docker, instance: this.instance, network: this.networkName, ...registry });
       this.registryMirrors = this.registry.mirrors;
+    }
+    await this.removeStaleStopped();
+  }
+
+  /**
+   * Finds or makes the sandbox network, on a subnet inside the configured range; returns
+   * its subnet. A network an older Berth made elsewhere (from the engine's default pools,
+   * which the nested engines use too) is made anew when no running container is on it.
+   * With sandboxes running on it, it stays until the next server start that finds it free:
+   * re-creating it would cut them off, as its gateway is their registry address.
+   */
+  private async sandboxNetwork(): Promise<string> {
+    const range = this.addresses.networkRange;
+    const existing = (await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') })).find((n) => n.Name === this.networkName);
+    this.networkWarning = undefined;
+    if (existing) {
+      const info = (await this.docker.getNetwork(existing.Id).inspect()) as NetworkInfo;
+      const subnet = ipv4Subnet(info);
+      if (subnet && contains(range, subnet)) return subnet;
+      const attached = Object.keys(info.Containers ?? {}).length;
+      if (attached > 0 || !subnet) {
+        this.networkWarning =
+          `the sandbox network ${this.networkName} is on ${subnet ?? 'no IPv4 subnet'}, outside BERTH_SANDBOX_NETWORK_RANGE (${range}), ` +
+          `and ${attached} container(s) run on it, so it is kept for now; learners' own networks may take its addresses and cut their sandbox off from the registry. ` +
+          'It moves into the range at the next server start that finds no container on it.';
+        return subnet ?? '';
+      }
+      await ignoreMissing(this.docker.getNetwork(existing.Id).remove());
+    }
+    const taken = (await this.docker.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(isIpv4Range);
+    for (const subnet of candidateSubnets(range)) {
+      if (taken.some((t) => overlaps(t, subnet))) continue;
+      try {
+        await this.docker.createNetwork({
+          Name: this.networkName,
+          Driver: 'bridge',
+          Labels: berthLabels(this.instance, 'network'),
+          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: firstHost(subnet) }] },
+          Options: {
+            // Sandboxes share this bridge only to reach the registry (and, if allowed, the outside).
+            'com.docker.network.bridge.enable_icc': 'false',
+            // A name of our own, so the firewall rules read as what they are.
+            'com.docker.network.bridge.name': bridgeNameFor(this.instance),
+          },
+        });
+        return subnet;
+      } catch (err) {
+        // Another instance took it since we looked: try the next one.
+        if (!/overlap/i.test((err as Error).message)) throw err;
+      }
+    }
+    throw new Error(`no free /${subnetPrefix(range)} left in BERTH_SANDBOX_NETWORK_RANGE (${range}) for the sandbox network: widen the range, or remove networks other Berth instances left behind`);
+  }
+
+  /** What create() puts in a sandbox's environment about the network: the mirrors and the nested pools. */
+  private networkEnv(): string[] {
+    const env: string[] = [];
+    if (this.registryMirrors.length) env.push(`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`);
+    // A sandbox network kept outside the range may meet a pool: those pools are left out.
+    const subnet = this.sandboxSubnet;
+    const pools = this.addresses.nestedPools.filter((p) => !subnet || !overlaps(p.base, subnet));
+    if (pools.length) env.push(`BERTH_ADDRESS_POOLS=${formatAddressPools(pools)}`);
+    return env;
+  }
+
+  /**
+   * Stopped sandboxes made with other network settings (a moved network: another
+   * registry address) are removed; their learner's next start makes a new container on
+   * the same volume, which holds everything (the root filesystem is read-only).
+   */
+  private async removeStaleStopped(): Promise<void> {
+    const wanted = this.networkEnv();
+    const isNetworkEnv = (e: string) => e.startsWith('BERTH_REGISTRY_MIRROR=') || e.startsWith('BERTH_ADDRESS_POOLS=');
+    for (const s of await this.sandboxesMatching()) {
+      if (s.running) continue;
+      const info = await this.docker.getContainer(s.id).inspect().catch(() => undefined);
+      const have = (info?.Config.Env ?? []).filter(isNetworkEnv);
+      if (!info || (have.length === wanted.length && wanted.every((e) => have.includes(e)))) continue;
+      await ignoreMissing(this.docker.getContainer(s.id).remove({ v: true }));
     }
   }
 
@@ -230,8 +309,7 @@ export class DockerRuntime implements SandboxRuntime {
     }
     const memory = this.limits.memoryBytes;
     const nofile = this.limits.nofile ?? DEFAULTS.sandboxNofile;
-    const env = [`BERTH_DISK_SIZE=${this.limits.diskBytes ?? DEFAULTS.sandboxDisk}`];
-    if (this.registryMirrors.length) env.push(`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`);
+    const env = [`BERTH_DISK_SIZE=${this.limits.diskBytes ?? DEFAULTS.sandboxDisk}`, ...this.networkEnv()];
     const container = await this.docker.createContainer({
       name: this.containerName(learner),
       Image: this.image,
@@ -487,6 +565,15 @@ export class WithoutLeadingBytes extends Duplex {
     this.raw.destroy();
     done(err);
   }
+}
+
+interface NetworkInfo {
+  IPAM?: { Config?: { Subnet?: string }[] };
+  Containers?: Record<string, unknown>;
+}
+
+function ipv4Subnet(info: NetworkInfo): string | undefined {
+  return info.IPAM?.Config?.map((c) => c.Subnet ?? '').find(isIpv4Range);
 }
 
 async function ignoreMissing(p: Promise<unknown>): Promise<void> {
