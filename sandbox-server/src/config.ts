@@ -252,6 +252,12 @@ export const settings = {
     parseDuration(60_000),
   ),
   maxConcurrentStarts: setting('BERTH_MAX_CONCURRENT_STARTS', 'Sandboxes created or started at the same time; others wait their turn.', '4', parseInteger(1, 64)),
+  sandboxesPerAddress: setting(
+    'BERTH_SANDBOXES_PER_ADDRESS',
+    'Sandboxes running or waiting in line at once for learners at one client address. Raise it to the class size for a classroom behind one NAT address.',
+    '10',
+    parseInteger(1, 100_000),
+  ),
   maxConcurrentChecks: setting(
     'BERTH_MAX_CONCURRENT_CHECKS',
     'Exercise check runs (one exec each, in a learner\'s sandbox) at the same time over all learners; others wait their turn.',

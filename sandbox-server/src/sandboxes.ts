@@ -75,6 +75,8 @@ const STATUS_TEXT: Record<StatusCode, string> = {
   'start-failed': 'The sandbox could not be started.',
 };
 
+/** An empty "keep working" frame counts as activity at most this often. */
+const KEEP_ALIVE_MIN_MS = 60_000;
 /** At most one resize call to the engine per sandbox in this time (5 a second). */
 const RESIZE_MIN_MS = 200;
 /** Default minimum time between two resets of one sandbox. */
@@ -130,6 +132,10 @@ class Sandbox {
   /** Until when a learner whose page closed keeps their place (and a slot granted meanwhile). */
   lineKeepUntil = 0;
   quickExits = 0;
+  /** The client address of the learner's latest page (per-address caps). */
+  address: string | undefined;
+  /** When an empty "keep working" frame last counted as activity. */
+  lastKeepAliveAt = 0;
   /** The latest size a page asked for, the last one applied (and to which shell), and the pacing timer. */
   wantedSize: { cols: number; rows: number } | undefined;
   appliedSize: { cols: number; rows: number } | undefined;
@@ -249,9 +255,27 @@ export class SandboxManager {
     return this.sandboxes.get(learner)?.clients.size ?? 0;
   }
 
-  /** A page connected: show it the state, bring the sandbox up, then attach it to the shell. */
-  attach(learner: string, client: SandboxClient): void {
+  /**
+   * Sandboxes holding or waiting for a running slot whose learner last connected from
+   * `address`, `learner`'s own left out: cookies are free, slots are not.
+   */
+  activeFromAddress(address: string, learner: string): number {
+    let n = 0;
+    for (const sb of this.sandboxes.values()) {
+      if (sb.learner !== learner && sb.address === address && (this.slots.holds(sb.learner) || this.slots.position(sb.learner) > 0)) n++;
+    }
+    return n;
+  }
+
+  /** Whether the learner's sandbox holds or waits for a running slot already. */
+  isActive(learner: string): boolean {
+    return this.slots.holds(learner) || this.slots.position(learner) > 0;
+  }
+
+  /** A page connected (from `address`): show it the state, bring the sandbox up, then attach it to the shell. */
+  attach(learner: string, client: SandboxClient, address?: string): void {
     const sb = this.sandbox(learner);
+    if (address !== undefined) sb.address = address;
     sb.clients.add(client);
     sb.lastActivity = Date.now();
     sb.unusedClaimSince = undefined;
@@ -288,8 +312,15 @@ export class SandboxManager {
   input(learner: string, data: Buffer): void {
     const sb = this.sandboxes.get(learner);
     if (!sb?.terminal) return;
-    if (data.length > 0) sb.terminal.write(data); // empty: "keep working", activity only
-    sb.lastActivity = Date.now();
+    const now = Date.now();
+    if (data.length > 0) sb.terminal.write(data);
+    else {
+      // Empty: "keep working", activity only; a script sending them cannot hold a slot all day
+      // for free: one counts per KEEP_ALIVE_MIN_MS (the page sends one per click).
+      if (now - sb.lastKeepAliveAt < KEEP_ALIVE_MIN_MS) return;
+      sb.lastKeepAliveAt = now;
+    }
+    sb.lastActivity = now;
     // Short timeouts re-announce sooner, so a "keep working" always reaches the page.
     if (this.idleStopAt(sb) - sb.announcedIdleStopAt > Math.min(IDLE_ANNOUNCE_STEP_MS, this.opts.idleTimeoutMs / 4)) this.broadcast(sb);
   }

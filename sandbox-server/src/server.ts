@@ -138,6 +138,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     authenticate: (req) => authenticate(store, req),
     isAllowedOrigin,
     maxTerminalsPerLearner: config.maxTerminalsPerLearner,
+    maxSandboxesPerAddress: config.sandboxesPerAddress,
     clientAddress: addressOf,
     limits: { api: apiLimit, sandboxes: limiter(config.rateSandboxes) },
     metrics,

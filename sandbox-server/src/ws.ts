@@ -25,6 +25,8 @@ export interface TerminalServerOptions {
   firstMessageTimeoutMs?: number;
   /** The client's address (socket peer, or the trusted proxy's X-Forwarded-For). */
   clientAddress: (req: IncomingMessage) => string;
+  /** Running plus queued sandboxes allowed per client address; absent: no cap. */
+  maxSandboxesPerAddress?: number;
   /** Per-address limits on connections (shared with /api/*) and sandbox creations; absent: off. */
   limits: { api?: RateLimiter; sandboxes?: RateLimiter };
   metrics: Metrics;
@@ -158,8 +160,14 @@ export class TerminalServer {
         const creating = manager.status(learner).state === 'absent';
         const refusal = creating && this.overLimit('sandboxes', this.opts.limits.sandboxes, addressKey, 'new sandboxes');
         if (refusal) return fail(CloseCode.RateLimited, refusal);
+        // Running plus queued sandboxes per address: a cookie costs nothing, a slot does.
+        const cap = this.opts.maxSandboxesPerAddress;
+        if (cap !== undefined && !manager.isActive(learner) && manager.activeFromAddress(addressKey, learner) >= cap) {
+          this.opts.metrics.rateLimited.inc({ limit: 'sandboxes' });
+          return fail(CloseCode.RateLimited, `${cap} sandboxes from your address are running or waiting already; close one (operator: BERTH_SANDBOXES_PER_ADDRESS)`);
+        }
         client = new WsClient(ws, msg.cols, msg.rows, msg.lesson, msg.lang ?? 'ko');
-        manager.attach(learner, client);
+        manager.attach(learner, client, addressKey);
         return;
       }
       switch (msg.t) {
