@@ -4,6 +4,7 @@
  * value and names the variable. The README's settings table mirrors this one.
  */
 
+import type { DiskAmount } from './disk-budget.ts';
 import { DEFAULT_BLOCKED_ADDRESSES, parseCidr } from './runtime/firewall.ts';
 import { SANDBOX_SUBNET_PREFIX, SLIRP_SUBNET, overlaps, parseAddressPools, parseIpv4Range } from './runtime/address-pools.ts';
 
@@ -50,6 +51,21 @@ export function parseBytes(min: number): Parser<number> {
     return bytes;
   };
 }
+
+/** "25%" (of the disk's size) or a size such as "100g". */
+export const parseDiskAmount: Parser<DiskAmount> = (raw) => {
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(raw.trim());
+  if (pct) {
+    const percent = Number(pct[1]);
+    if (percent > 100) throw new Error(`expected at most 100%, got "${raw}"`);
+    return { percent };
+  }
+  try {
+    return { bytes: parseBytes(0)(raw) };
+  } catch {
+    throw new Error(`expected a share of the disk such as 25% or a size such as 100g, got "${raw}"`);
+  }
+};
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -156,8 +172,8 @@ export const settings = {
   sandboxPids: setting('BERTH_SANDBOX_PIDS', 'Process limit per sandbox, nested containers included.', '1024', parseInteger(64, 65536)),
   sandboxDisk: setting(
     'BERTH_SANDBOX_DISK',
-    'Disk per sandbox: the learner\'s files and the nested engine\'s images, containers and volumes (a sparse ext4 image in its volume; host space is used only as it fills). Past it, "No space left on device". Applies to new sandboxes.',
-    '8g',
+    'Disk per sandbox: the learner\'s files and the nested engine\'s images, containers and volumes (a sparse ext4 image in its volume; host space is used only as it fills). Past it, "No space left on device". Applies to new sandboxes. Every lesson fits in 2 GiB.',
+    '4g',
     parseBytes(256 * 1024 ** 2),
   ),
   sandboxNofile: setting(
@@ -252,6 +268,19 @@ export const settings = {
     parseDuration(60_000),
   ),
   maxConcurrentStarts: setting('BERTH_MAX_CONCURRENT_STARTS', 'Sandboxes created or started at the same time; others wait their turn.', '4', parseInteger(1, 64)),
+  stoppedDiskBudget: setting(
+    'BERTH_STOPPED_DISK_BUDGET',
+    'Host disk that stopped sandboxes\' data may take together (e.g. 25% of the engine\'s disk, or 200g). Past it, the data of learners seen least recently is deleted first; their progress is kept.',
+    '25%',
+    parseDiskAmount,
+  ),
+  minFreeDisk: setting(
+    'BERTH_MIN_FREE_DISK',
+    'Free space the engine\'s disk keeps (e.g. 10% or 20g). Below it no new sandbox is created (learners with data still resume), so running ones keep room.',
+    '10%',
+    parseDiskAmount,
+  ),
+  diskCheckInterval: setting('BERTH_DISK_CHECK_INTERVAL', 'How often the engine\'s disk and each sandbox\'s data are measured (for the two settings above).', '5m', parseDuration(1000)),
   sandboxesPerAddress: setting(
     'BERTH_SANDBOXES_PER_ADDRESS',
     'Sandboxes running or waiting in line at once for learners at one client address. Raise it to the class size for a classroom behind one NAT address.',

@@ -98,6 +98,7 @@ export const StatusCode = z.enum([
   'stopped', // stopped from outside (engine restart, operator)
   'shell-loop', // the shell exits right after starting
   'start-failed', // `message` has the technical reason
+  'disk-full', // the host is below its free-space mark: no new sandbox for now (progress kept)
 ]);
 export type StatusCode = z.infer<typeof StatusCode>;
 

@@ -17,6 +17,7 @@ import { SlotQueue } from './capacity.ts';
 import { handleOf, newLearnerId } from './identity.ts';
 import { Terminal, type TerminalClient } from './terminal.ts';
 import type { ExerciseChecker, ExerciseSubscriber } from './exercises/live.ts';
+import { DiskBudget, type DiskAmount } from './disk-budget.ts';
 
 export interface SandboxClient extends TerminalClient, ExerciseSubscriber {
   readonly size: { cols: number; rows: number };
@@ -54,6 +55,8 @@ export interface ManagerOptions {
   lineKeepMs?: number;
   /** Resets of one sandbox are accepted at most this often (default 30 s): each is a destroy and a full create. */
   minResetIntervalMs?: number;
+  /** The host disk's budget for stopped sandboxes and its free-space mark (disk-budget.ts); absent: none. */
+  disk?: { stoppedBudget: DiskAmount; minFree: DiskAmount; intervalMs: number };
 }
 
 /** Why a reset request was not carried out (the page is told, and keeps its sandbox). */
@@ -73,6 +76,7 @@ const STATUS_TEXT: Record<StatusCode, string> = {
   stopped: 'Your sandbox stopped. Reconnect to start it again.',
   'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox to start fresh.',
   'start-failed': 'The sandbox could not be started.',
+  'disk-full': 'The server is low on disk space, so no new sandbox can start for now. Your progress is kept.',
 };
 
 /** An empty "keep working" frame counts as activity at most this often. */
@@ -101,6 +105,8 @@ const STORED_SWEEP_MS = 3_600_000;
 
 /** A learner left the line before their turn came. */
 class LeftLine extends Error {}
+/** The host is below its free-space mark and this learner has no data on it yet. */
+class DiskFull extends Error {}
 
 class Sandbox {
   state: State = 'absent';
@@ -181,12 +187,28 @@ export class SandboxManager {
   private poolFilling = false;
   private poolRetryAt = 0;
   private storedTimer: NodeJS.Timeout | undefined;
+  private diskTimer: NodeJS.Timeout | undefined;
+  /** The host disk's budget, when the runtime can measure it. */
+  readonly disk: DiskBudget | undefined;
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
     this.log = opts.log;
     this.starts = new Semaphore(opts.maxConcurrentStarts);
     this.slots = new SlotQueue(opts.maxSandboxes ?? Infinity, () => this.lineMoved());
+    const { runtime, disk } = opts;
+    if (disk && runtime.diskUsage) {
+      this.disk = new DiskBudget({
+        measure: () => runtime.diskUsage!(),
+        isIdle: (learner) => this.isUnused(learner),
+        lastSeen: (learner) => opts.learnerLastSeen?.(learner),
+        evict: (learner) => this.deleteStored(learner, 'the stopped sandboxes\' disk budget is used up; least recently seen first'),
+        stoppedBudget: disk.stoppedBudget,
+        minFree: disk.minFree,
+        onError: (err) => this.log.warn({ err: err.message }, 'cannot measure the engine host\'s disk'),
+        onEvicted: (learner, bytes) => this.log.info({ learner: shortHandle(learner), bytes }, 'deleted stopped sandbox data over the disk budget'),
+      });
+    }
   }
 
   /** Adopts this instance's live sandboxes and removes orphans; then starts the idle sweep. */
@@ -229,6 +251,7 @@ export class SandboxManager {
     this.opts.scrollback?.prune(kept);
     this.startIdleSweep();
     this.startStoredSweep();
+    this.startDiskChecks();
     this.fillPool();
     return { adopted, removed, volumesRemoved };
   }
@@ -495,19 +518,43 @@ export class SandboxManager {
     for (const learner of learners) {
       const seen = learner ? lastSeen(learner) : undefined;
       if (seen === undefined || now - seen < maxAge || this.pool.has(learner)) continue; // unknown ones are reconcile's
-      const sb = this.sandbox(learner);
-      await sb.enqueue(async () => {
-        if (sb.clients.size > 0 || this.slots.holds(learner)) return; // in use after all
-        this.log.info({ learner: shortHandle(learner), lastSeen: new Date(seen).toISOString() }, 'deleting sandbox past its maximum stored age');
-        await runtime.destroy(learner);
-        sb.containerId = undefined;
-        sb.state = 'absent';
-        sb.ring.clear();
-        this.sandboxes.delete(learner);
-        removed++;
-      });
+      if (await this.deleteStored(learner, 'past its maximum stored age', { lastSeen: new Date(seen).toISOString() })) removed++;
     }
     return removed;
+  }
+
+  /** Whether nothing uses the learner's sandbox now (stopped or absent, no page, no slot, not pooled). */
+  private isUnused(learner: string): boolean {
+    const sb = this.sandboxes.get(learner);
+    if (this.pool.has(learner) || this.slots.holds(learner) || this.slots.position(learner) > 0) return false;
+    return !sb || (sb.clients.size === 0 && (sb.state === 'stopped' || sb.state === 'absent' || sb.state === 'failed'));
+  }
+
+  /** Deletes a learner's unused sandbox and its data (progress stays); false if it was in use after all. */
+  private async deleteStored(learner: string, why: string, extra: Record<string, unknown> = {}): Promise<boolean> {
+    const sb = this.sandbox(learner);
+    let deleted = false;
+    await sb.enqueue(async () => {
+      if (sb.clients.size > 0 || this.slots.holds(learner)) return; // in use after all
+      const info = await this.opts.runtime.find(learner);
+      if (info?.running) return;
+      this.log.info({ learner: shortHandle(learner), ...extra }, `deleting sandbox data: ${why}`);
+      await this.opts.runtime.destroy(learner);
+      sb.containerId = undefined;
+      sb.state = 'absent';
+      sb.ring.clear();
+      this.sandboxes.delete(learner);
+      deleted = true;
+    });
+    return deleted;
+  }
+
+  private startDiskChecks(): void {
+    const disk = this.disk;
+    if (!disk || this.diskTimer) return;
+    void disk.check();
+    this.diskTimer = setInterval(() => void disk.check(), this.opts.disk!.intervalMs);
+    this.diskTimer.unref();
   }
 
   /**
@@ -604,6 +651,7 @@ export class SandboxManager {
     this.closing = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.storedTimer) clearInterval(this.storedTimer);
+    if (this.diskTimer) clearInterval(this.diskTimer);
     for (const sb of this.sandboxes.values()) {
       clearTimeout(sb.lineKeepTimer);
       this.slots.cancel(sb.learner); // starts waiting in line give up
@@ -732,8 +780,14 @@ export class SandboxManager {
       })
       .catch((err: Error) => {
         if (err instanceof LeftLine) return;
-        this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
-        this.setState(sb, 'failed', 'start-failed', err.message);
+        if (err instanceof DiskFull) {
+          this.log.warn({ learner: shortHandle(sb.learner), freeBytes: this.disk?.usage?.freeBytes }, 'new sandbox refused: the engine host is below its free-space mark');
+          this.setState(sb, 'failed', 'disk-full');
+          void this.disk?.check(); // sooner than the next interval: space may have come back
+        } else {
+          this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
+          this.setState(sb, 'failed', 'start-failed', err.message);
+        }
         // A failed sandbox gives its slot back; Retry queues again if there is a line.
         void sb.enqueue(async () => {
           if (sb.state !== 'failed') return;
@@ -770,6 +824,8 @@ export class SandboxManager {
     try {
       let info = await runtime.find(sb.learner);
       if (!info) {
+        // Below the free-space mark: learners with data resume, no new sandbox takes space.
+        if (this.disk && !this.disk.canCreate() && !this.disk.hasData(sb.learner)) throw new DiskFull();
         this.setState(sb, 'creating', 'creating');
         info = await runtime.create(sb.learner);
       }

@@ -99,12 +99,20 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     detachedGraceMs: config.detachedGrace,
     maxAgeMs: config.sandboxMaxAge,
     maxStoredAgeMs: config.sandboxMaxStoredAge,
+    disk: { stoppedBudget: config.stoppedDiskBudget, minFree: config.minFreeDisk, intervalMs: config.diskCheckInterval },
     learnerLastSeen: (handle) => store.lastSeenAt(handle),
     scrollbackBytes: config.scrollbackBytes,
     scrollback: new ScrollbackStore(join(config.dataDir, 'scrollback'), config.scrollbackBytes),
   });
   const reconciled = await manager.reconcile();
   log.info(reconciled, 'reconciled sandboxes with the engine');
+  void manager.disk?.check().then(() => {
+    const usage = manager.disk?.usage;
+    // Every running sandbox may fill its disk: say so when that is more than the host has.
+    if (usage && maxSandboxes * config.sandboxDisk > usage.freeBytes) {
+      log.warn({ maxSandboxes, sandboxDisk: config.sandboxDisk, freeBytes: usage.freeBytes }, 'BERTH_MAX_SANDBOXES x BERTH_SANDBOX_DISK is more than the engine host has free: sandboxes that fill their disks can fill the host (lower one of them)');
+    }
+  });
 
   let origins = allowedOrigins(config);
   const isAllowedOrigin = (origin: string | undefined) => origin !== undefined && origins.has(origin);

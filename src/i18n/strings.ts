@@ -104,6 +104,7 @@ const ko = {
     stopped: '샌드박스가 멈췄어요. 다시 시작하면 이어서 쓸 수 있어요.',
     'shell-loop': '셸이 시작하자마자 계속 종료돼요. 샌드박스를 초기화해 주세요.',
     'start-failed': '샌드박스를 시작하지 못했어요.',
+    'disk-full': '서버의 디스크 공간이 부족해서 지금은 새 샌드박스를 시작할 수 없어요. 진도는 그대로 남아 있어요.',
   },
   queue: {
     position: (n: number) => (n === 1 ? '대기 순서: 다음 차례예요.' : `대기 순서: ${n}번째예요.`),
@@ -292,6 +293,7 @@ const en: Strings = {
     stopped: 'Your sandbox stopped. Start it again to carry on where you left off.',
     'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox.',
     'start-failed': 'The sandbox could not be started.',
+    'disk-full': 'The server is low on disk space, so no new sandbox can start for now. Your progress is kept.',
   },
   queue: {
     position: (n: number) => (n === 1 ? 'You are next in line.' : `You are ${ordinal(n)} in line.`),

@@ -8,7 +8,8 @@ import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
-import type { ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
+import type { DiskUsage, ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
+import { runHelperContainer } from './helper-container.ts';
 import { networkGateway, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
 import { loadConfig } from '../config.ts';
@@ -474,6 +475,37 @@ export class DockerRuntime implements SandboxRuntime {
     return { stream, resize };
   }
 
+  /**
+   * Measures the engine host's disk from a throwaway helper container (the server
+   * need not be root, nor on the engine's host): `df` of the filesystem under the
+   * engine's volumes, and `du` (allocated blocks: the disk images are sparse) of each
+   * of this instance's sandbox data volumes. Read-only bind, no network, one capability.
+   */
+  async diskUsage(): Promise<DiskUsage> {
+    const { DockerRootDir } = (await this.docker.info()) as { DockerRootDir: string };
+    const prefix = this.volumeName('');
+    const script = [
+      'df -B1 --output=size,avail /v | tail -n 1',
+      `for d in /v/${prefix}*/; do [ -d "$d" ] || continue; n=\${d%/}; printf '%s %s\n' "\${n##*/}" "$(du -s -x -B1 "$d" | cut -f1)"; done`,
+    ].join('; ');
+    const result = await runHelperContainer({
+      docker: this.docker,
+      image: this.image,
+      instance: this.instance,
+      role: 'disk-usage',
+      script,
+      hostConfig: {
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        CapAdd: ['DAC_READ_SEARCH'], // du reads every learner's files, root-owned or not
+        ReadonlyRootfs: true,
+        Mounts: [{ Type: 'bind', Source: `${DockerRootDir}/volumes`, Target: '/v', ReadOnly: true }],
+      },
+    });
+    if (result.exitCode !== 0) throw new Error(`disk usage helper failed (${result.exitCode}): ${result.stderr.slice(0, 300)}`);
+    return parseDiskUsage(result.stdout, await this.listVolumes());
+  }
+
   async logsTail(id: string, lines: number): Promise<string> {
     try {
       const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
@@ -482,6 +514,21 @@ export class DockerRuntime implements SandboxRuntime {
       return '';
     }
   }
+}
+
+/** The helper's output: `size avail` of the filesystem, then `volume bytes` lines; learners from the volume list. */
+export function parseDiskUsage(stdout: string, volumes: VolumeInfo[]): DiskUsage {
+  const [head = '', ...rest] = stdout.trim().split('\n');
+  const fs = /^\s*(\d+)\s+(\d+)\s*$/.exec(head);
+  if (!fs) throw new Error(`unexpected df output: ${head.slice(0, 100)}`);
+  const learnerOf = new Map(volumes.map((v) => [v.name, v.learner]));
+  const used = new Map<string, number>();
+  for (const line of rest) {
+    const m = /^(\S+) (\d+)$/.exec(line.trim());
+    const learner = m && learnerOf.get(m[1]!);
+    if (learner) used.set(learner, Number(m[2]));
+  }
+  return { sizeBytes: Number(fs[1]), freeBytes: Number(fs[2]), volumes: used };
 }
 
 /** An exec into a container that is being killed can hang; the caller then sees an error. */

@@ -29,9 +29,8 @@
  */
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { LABEL } from './labels.ts';
+import { runHelperContainer, type HelperResult } from './helper-container.ts';
 
 export type Egress = 'off' | 'registry' | 'open';
 
@@ -324,65 +323,37 @@ export async function listFirewall(helper: HelperOptions, instance: string): Pro
   return result.stdout.split('\n').filter(Boolean);
 }
 
-interface HelperResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * Runs a script as root in a throwaway container on the host's network namespace,
  * with only NET_ADMIN and NET_RAW (iptables-legacy needs the latter). The host's
  * xtables lock is shared when it exists, so a legacy backend never races dockerd.
  */
 async function runHelper({ docker, image }: HelperOptions, instance: string, script: string): Promise<HelperResult> {
-  const create = (mountLock: boolean) =>
-    docker.createContainer({
-      Image: image,
-      User: '0',
-      Entrypoint: ['bash', '-c', script],
-      Cmd: [],
-      Labels: { [LABEL.managed]: 'true', [LABEL.instance]: instance, [LABEL.role]: 'firewall' },
-      HostConfig: {
+  const run = (mountLock: boolean) =>
+    runHelperContainer({
+      docker,
+      image,
+      instance,
+      role: 'firewall',
+      script,
+      hostConfig: {
         NetworkMode: 'host',
         CapDrop: ['ALL'],
         CapAdd: ['NET_ADMIN', 'NET_RAW'],
-        SecurityOpt: ['no-new-privileges'],
         Mounts: mountLock ? [{ Type: 'bind', Source: XTABLES_LOCK, Target: XTABLES_LOCK }] : [],
-        LogConfig: { Type: 'none', Config: {} },
       },
     });
-  let container: Docker.Container;
   try {
-    container = await create(true);
-  } catch (err) {
-    // No lock file on the host: nothing there uses iptables-legacy's lock.
-    if (!/bind source path does not exist|no such file/i.test((err as Error).message)) throw err;
-    container = await create(false);
-  }
-  try {
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const ended = new Promise<void>((resolve) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
-    });
-    docker.modem.demuxStream(stream, collect(out), collect(err));
-    await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
-    return { exitCode: StatusCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+    try {
+      return await run(true);
+    } catch (err) {
+      // No lock file on the host: nothing there uses iptables-legacy's lock.
+      if (!/bind source path does not exist|no such file/i.test((err as Error).message)) throw err;
+      return await run(false);
+    }
   } catch (err) {
     throw new FirewallError(`the firewall helper container (image ${image}) failed: ${(err as Error).message}`);
-  } finally {
-    await container.remove({ force: true }).catch(() => {});
   }
 }
 
 const XTABLES_LOCK = '/run/xtables.lock';
-
-function collect(into: Buffer[]): PassThrough {
-  return new PassThrough().on('data', (d: Buffer) => into.push(d));
-}
