@@ -136,6 +136,9 @@ describe('the server is down: sandboxes still look names up and pull', () => {
     assert.ok(info.HostConfig.SecurityOpt?.includes('no-new-privileges'));
     assert.ok(info.HostConfig.Memory! > 0 && info.HostConfig.Memory! <= 64 << 20 && info.HostConfig.PidsLimit! > 0 && info.HostConfig.PidsLimit! <= 64);
     assert.equal(info.HostConfig.RestartPolicy?.Name, 'unless-stopped');
+    // Sandboxes reach it only through the DNS redirect, not at its own port.
+    const direct = await sh(sandbox, `timeout 5 bash -c 'exec 3<>/dev/tcp/${gateway}/${OFFLINE_DNS_PORT}' 2>&1; echo "exit=$?"`);
+    assert.match(direct.out, /(No route to host|refused)[\s\S]*exit=1/i, direct.out); // ICMP admin-prohibited
 
     term.close();
     await server.kill('SIGKILL');
