@@ -77,8 +77,6 @@ export interface Registry {
   gateway: string;
   /** Container names, catalog first. */
   containers: string[];
-  /** Per container: true when a running one from an earlier start was kept. */
-  adopted: boolean[];
 }
 
 export class RegistryError extends Error {
@@ -103,9 +101,9 @@ export async function removeRegistry(docker: Docker, instance: string, opts: { v
 }
 
 /**
- * Makes this instance's registries (adopting unchanged ones from an earlier run,
- * replacing any other) and waits until they answer on the gateway address. Throws RegistryError with the fix when the
- * catalog or the registry image is missing.
+ * Makes this instance's registries (keeping unchanged ones from an earlier run,
+ * replacing any other) and waits until they answer on the gateway address. Throws
+ * RegistryError with the fix when the catalog or the registry image is missing.
  */
 export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const { docker, instance } = opts;
@@ -125,10 +123,9 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const network = await registryNetwork(docker, instance);
 
   const containers: string[] = [];
-  const adopted: boolean[] = [];
   try {
     const catalog = `berth-${instance}-registry`;
-    const kept = await runRegistry(docker, {
+    await runRegistry(docker, {
       name: catalog,
       image,
       role: 'registry',
@@ -142,14 +139,13 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
       env: [],
     });
     containers.push(catalog);
-    adopted.push(kept);
     await waitForRegistry(`http://${gateway}:${opts.port}`, timeout, catalog);
 
     if (!opts.upstream) await removeServices(docker, identity(instance, 'registry-cache'));
     else {
       const cache = `berth-${instance}-registry-cache`;
       const volume = await cacheVolume(docker, instance, opts.upstream);
-      const keptCache = await runRegistry(docker, {
+      await runRegistry(docker, {
         name: cache,
         image,
         role: 'registry-cache',
@@ -162,14 +158,13 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
         env: [`REGISTRY_PROXY_REMOTEURL=${opts.upstream}`],
       });
       containers.push(cache);
-      adopted.push(keptCache);
       await waitForRegistry(`http://${gateway}:${opts.port + 1}`, timeout, cache);
     }
   } catch (err) {
     await removeRegistry(docker, instance).catch(() => {});
     throw err;
   }
-  return { mirrors: mirrorUrls(gateway, opts.port, opts.upstream !== ''), gateway, containers, adopted };
+  return { mirrors: mirrorUrls(gateway, opts.port, opts.upstream !== ''), gateway, containers };
 }
 
 /** The registries' own network (made once; labelled like the sandbox network, so it goes with it). */
@@ -209,10 +204,10 @@ interface RunSpec {
   env: string[];
 }
 
-/** Starts the registry container, or keeps the running one made the same way; true when kept. */
-async function runRegistry(docker: Docker, spec: RunSpec): Promise<boolean> {
+/** Starts the registry container, or keeps the running one made the same way. */
+async function runRegistry(docker: Docker, spec: RunSpec): Promise<void> {
   try {
-    const { adopted } = await ensureService(docker, identity(spec.instance, spec.role), {
+    await ensureService(docker, identity(spec.instance, spec.role), {
       name: spec.name,
       Image: spec.image,
       Cmd: spec.cmd,
@@ -233,7 +228,6 @@ async function runRegistry(docker: Docker, spec: RunSpec): Promise<boolean> {
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
       },
     });
-    return adopted;
   } catch (err) {
     const message = (err as Error).message;
     if (/address already in use|port is already allocated/i.test(message)) {
