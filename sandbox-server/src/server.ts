@@ -66,8 +66,9 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   // DockerRuntime.prepare() installed the network rules too (or threw: no sandbox runs unfiltered).
   if (runtime instanceof DockerRuntime) log.info({ egress: config.sandboxEgress, blocked: config.blockedAddresses }, 'sandbox network rules in place');
   if (runtime instanceof DockerRuntime && runtime.networkWarning) log.warn(runtime.networkWarning);
-  if (runtime instanceof DockerRuntime && config.sandboxEgress !== 'open' && !runtime.offlineDns) {
-    log.warn('cannot listen on the sandbox network\'s gateway (is the server on another host than the engine?): lookups of outside names in sandboxes will take 20 s to fail');
+  if (runtime instanceof DockerRuntime && config.sandboxEgress !== 'open') {
+    if (runtime.offlineDns) log.info({ port: runtime.offlineDns.port, adopted: runtime.offlineDns.adopted }, 'offline name server ready');
+    else log.warn({ reason: runtime.offlineDnsError }, 'no offline name server: lookups of outside names in sandboxes will take 10-20 s to fail');
   }
   if (config.registry === 'off' && config.sandboxEgress !== 'open') {
     log.warn(`BERTH_REGISTRY=off with BERTH_SANDBOX_EGRESS=${config.sandboxEgress}: sandboxes can pull no images (Docker Hub is outside what they may reach)`);
@@ -183,8 +184,8 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     async close() {
       terminals.close();
       checker.close();
+      // The catalog registry and the name server stay: running sandboxes use them until the next start adopts them.
       await manager.shutdown();
-      if (runtime instanceof DockerRuntime) await runtime.close().catch((err: unknown) => log.warn({ err }, 'could not remove the catalog registry'));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../sandbox-server/src/config.ts';
 import { startBerth, createRuntime, type Berth } from '../../sandbox-server/src/server.ts';
 import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
 import { removeRegistry } from '../../sandbox-server/src/registry.ts';
+import { removeOfflineDns } from '../../sandbox-server/src/runtime/offline-dns.ts';
 import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
 
 export interface TestBerth extends Berth {
@@ -64,6 +65,8 @@ export async function removeInstance(runtime: DockerRuntime, instance: string): 
   }
   const { Volumes } = await docker.listVolumes({ filters: labelFilter(instance, 'sandbox-data') });
   for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+  // The name server too, even if a sandbox could not be removed (removeNetwork() keeps it then).
+  await removeOfflineDns(docker, instance).catch(() => {});
   // The network last, with the firewall rules that guarded it (runtime/firewall.ts).
   await runtime.removeNetwork().catch(() => {});
 }

@@ -10,11 +10,11 @@ import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { DiskUsage, ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
 import { runHelperContainer } from './helper-container.ts';
-import { networkGateway, startRegistry, type Registry } from '../registry.ts';
+import { networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
 import { loadConfig } from '../config.ts';
 import { applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
-import { startOfflineDns, type OfflineDns } from './offline-dns.ts';
+import { removeOfflineDns, startOfflineDns, type OfflineDns } from './offline-dns.ts';
 import { CappedLines } from './capped-lines.ts';
 import { candidateSubnets, contains, firstHost, formatAddressPools, isIpv4Range, overlaps, subnetPrefix, type AddressPool } from './address-pools.ts';
 
@@ -47,9 +47,9 @@ export interface DockerRuntimeOptions {
   limits: SandboxLimits;
   docker?: Docker;
   /**
-   * The catalog registry every sandbox uses as its Docker Hub mirror, started by
-   * prepare() (default: on, port 5000, no pull-through upstream); false: none.
-   * Whoever calls prepare() calls close() when done (it removes the registry container).
+   * The catalog registry every sandbox uses as its Docker Hub mirror, started (or
+   * adopted) by prepare() (default: on, port 5000, no pull-through upstream); false:
+   * none. It outlives the server; removeNetwork() removes it with the instance.
    */
   registry?: { port: number; upstream: string } | false;
   /** What sandboxes may reach on the network (runtime/firewall.ts); default: the registry only, metadata blocked. */
@@ -81,6 +81,8 @@ export class DockerRuntime implements SandboxRuntime {
   private readonly firewall: FirewallPolicy;
   /** Answers sandboxes' DNS "no such name" when they may not reach the outside (runtime/offline-dns.ts). */
   offlineDns: OfflineDns | undefined;
+  /** Why prepare() could not start it, when it could not. */
+  offlineDnsError: string | undefined;
   private readonly ociRuntime: string;
   /** Whether the engine confines containers with AppArmor (checked by prepare()). */
   private appArmor = false;
@@ -133,9 +135,17 @@ export class DockerRuntime implements SandboxRuntime {
     // With egress off, sandboxes may reach the catalog only: no pull-through cache to start.
     const registry = this.registryOptions === false ? false : { ...this.registryOptions, upstream: this.firewall.egress === 'off' ? '' : this.registryOptions.upstream };
     const gateway = await networkGateway(this.docker, this.networkName);
-    await this.offlineDns?.close();
-    // Only on the engine's host can we bind its gateway; elsewhere lookups just fail slowly.
-    this.offlineDns = this.firewall.egress === 'open' ? undefined : await startOfflineDns(gateway).catch(() => undefined);
+    // A container that outlives this process, so lookups fail at once while it is down too.
+    this.offlineDns = undefined;
+    this.offlineDnsError = undefined;
+    if (this.firewall.egress === 'open') await removeOfflineDns(this.docker, this.instance);
+    else {
+      // Without it lookups fail slowly (the server warns), and no DNS is redirected to its port.
+      this.offlineDns = await startOfflineDns({ docker: this.docker, instance: this.instance, gateway }).catch((err: unknown) => {
+        this.offlineDnsError = (err as Error).message;
+        return undefined;
+      });
+    }
     // The rules go in before anything (registry, sandbox) runs on the network; failing here stops the server.
     await applyFirewall(
       { docker: this.docker, image: this.image },
@@ -148,7 +158,8 @@ export class DockerRuntime implements SandboxRuntime {
       },
       this.firewall,
     ).catch(async (err: unknown) => {
-      await this.offlineDns?.close();
+      // Refusing to start: leave nothing new running (an adopted one still serves the old rules).
+      if (this.offlineDns && !this.offlineDns.adopted) await removeOfflineDns(this.docker, this.instance).catch(() => {});
       this.offlineDns = undefined;
       throw err;
     });
@@ -244,27 +255,26 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   /**
-   * Removes the instance's networks and firewall rules, for when the instance goes away
-   * (after its sandboxes and registry). close() keeps both: sandboxes outlive the
-   * server process, and the rules must keep guarding them; so does this while any
-   * sandbox container is left.
+   * Removes the instance's catalog registry, networks, name server and firewall rules,
+   * for when the instance goes away (after its sandboxes). A stopping server keeps them
+   * all: sandboxes outlive the server process, pull and look names up while it is
+   * down, and the rules must keep guarding them; so does this, for the name server and
+   * the rules, while any sandbox container is left.
    */
   async removeNetwork(): Promise<void> {
     let failure: unknown;
+    // The registries sit on the instance's networks: they go first.
+    await removeRegistry(this.docker, this.instance).catch((err: unknown) => (failure ??= err));
+    this.registry = undefined;
     for (const n of await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') })) {
       await ignoreMissing(this.docker.getNetwork(n.Id).remove()).catch((err: unknown) => (failure ??= err));
     }
-    if ((await this.sandboxesMatching()).length === 0) await removeFirewall({ docker: this.docker, image: this.image }, this.instance);
+    if ((await this.sandboxesMatching()).length === 0) {
+      await removeOfflineDns(this.docker, this.instance).catch((err: unknown) => (failure ??= err));
+      this.offlineDns = undefined;
+      await removeFirewall({ docker: this.docker, image: this.image }, this.instance);
+    }
     if (failure) throw failure;
-  }
-
-  /** Removes what prepare() started beside the sandboxes (the catalog registry); sandboxes and their firewall rules stay. */
-  async close(): Promise<void> {
-    const registry = this.registry;
-    this.registry = undefined;
-    await this.offlineDns?.close();
-    this.offlineDns = undefined;
-    await registry?.close();
   }
 
   async ping(): Promise<boolean> {

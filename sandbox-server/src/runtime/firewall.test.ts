@@ -44,6 +44,7 @@ test('registry mode: forwarded traffic ends in a refusal, the host only opens th
     `-A ${input} -d 172.30.0.1/32 -p tcp -m tcp --dport 5000 -j RETURN`,
     `-A ${input} -d 172.30.0.1/32 -p tcp -m tcp --dport 5001 -j RETURN`,
     `-A ${input} -d 172.30.0.1/32 -p udp -m udp --dport 40053 -m conntrack --ctstate DNAT -j RETURN`,
+    `-A ${input} -d 172.30.0.1/32 -p tcp -m tcp --dport 40053 -m conntrack --ctstate DNAT -j RETURN`,
   ]);
   // The blocked list comes before anything that lets traffic through; IPv6 entries are IPv6's business.
   const firstBlocked = fwd.findIndex((r) => r.includes('169.254.169.254/32'));
@@ -52,6 +53,7 @@ test('registry mode: forwarded traffic ends in a refusal, the host only opens th
   assert.deepEqual(dnsRules(target, { egress: 'registry', blocked: [] }), [
     `-I PREROUTING 1 -i berth-abc -j ${dns}`,
     `-A ${dns} -p udp -m udp --dport 53 -j DNAT --to-destination 172.30.0.1:40053`,
+    `-A ${dns} -p tcp -m tcp --dport 53 -j DNAT --to-destination 172.30.0.1:40053`,
   ]);
 });
 

@@ -22,8 +22,9 @@
  *  - BERTH-<h>-FWD, from DOCKER-USER: traffic routed elsewhere (other sandboxes,
  *    ports the host publishes, the internet).
  *  - BERTH-<h>-IN, from INPUT: traffic to the host's own addresses.
- *  - BERTH-<h>-DNS (nat), from PREROUTING: without egress, DNS queries go to the
- *    offline name server (runtime/offline-dns.ts) instead of the host's resolvers.
+ *  - BERTH-<h>-DNS (nat), from PREROUTING: without egress, DNS queries (UDP and
+ *    TCP) go to the offline name server (runtime/offline-dns.ts) instead of the
+ *    host's resolvers.
  * Refusals are ICMP "administratively prohibited", so a connection fails at once
  * instead of hanging.
  */
@@ -51,7 +52,7 @@ export interface FirewallTarget {
   gateway: string;
   /** TCP ports on the gateway that sandboxes may reach (the catalog registry, the cache). */
   registryPorts: number[];
-  /** UDP port of the offline name server on the gateway (runtime/offline-dns.ts), used unless egress is open. */
+  /** Port (UDP and TCP) of the offline name server on the gateway (runtime/offline-dns.ts), used unless egress is open. */
   dnsPort?: number;
 }
 
@@ -123,7 +124,8 @@ export function ipv4Rules(target: FirewallTarget, policy: FirewallPolicy): strin
     `-A ${input} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
     ...blocked.map((cidr) => `-A ${input} -d ${cidr} ${REJECT4}`),
     ...ports.map((p) => `-A ${input} -d ${gateway}/32 -p tcp -m tcp --dport ${p} -j RETURN`),
-    ...(dns ? [`-A ${input} -d ${gateway}/32 -p udp -m udp --dport ${dns} -m conntrack --ctstate DNAT -j RETURN`] : []),
+    // The name server, only for queries the DNS chain redirected there.
+    ...(dns ? ['udp', 'tcp'].map((p) => `-A ${input} -d ${gateway}/32 -p ${p} -m ${p} --dport ${dns} -m conntrack --ctstate DNAT -j RETURN`) : []),
     `-A ${input} ${REJECT4}`,
   ];
 }
@@ -134,7 +136,7 @@ export function dnsRules(target: FirewallTarget, policy: FirewallPolicy): string
   const port = dnsPort(target, policy);
   return [
     `-I PREROUTING 1 -i ${target.bridge} -j ${dns}`,
-    ...(port ? [`-A ${dns} -p udp -m udp --dport 53 -j DNAT --to-destination ${target.gateway}:${port}`] : []),
+    ...(port ? ['udp', 'tcp'].map((p) => `-A ${dns} -p ${p} -m ${p} --dport 53 -j DNAT --to-destination ${target.gateway}:${port}`) : []),
   ];
 }
 
