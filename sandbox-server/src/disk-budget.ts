@@ -74,25 +74,33 @@ export class DiskBudget {
     return this.last?.volumes.has(learner) ?? false;
   }
 
-  /** Measures, then deletes stopped data past the budget; one run at a time. */
+  private stopped = false;
+
+  /** Measures, then deletes stopped data past the budget; one run at a time; never rejects. */
   check(): Promise<void> {
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    if (this.stopped) return Promise.resolve();
+    this.running ??= this.run()
+      .catch((err: Error) => this.opts.onError(err))
+      .finally(() => (this.running = undefined));
     return this.running;
   }
 
+  /** No more checks; resolves once a check under way is done (it evicts nothing more). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
   private async run(): Promise<void> {
-    let usage: DiskUsage;
-    try {
-      usage = await this.opts.measure();
-    } catch (err) {
-      return this.opts.onError(err as Error);
-    }
+    const usage = await this.opts.measure();
+    if (this.stopped) return;
     this.last = usage;
     const stopped: StoredSandbox[] = [...usage.volumes]
       .filter(([learner]) => this.opts.isIdle(learner))
       .map(([learner, bytes]) => ({ learner, bytes, lastSeen: this.opts.lastSeen(learner) }));
     const budget = resolveAmount(this.opts.stoppedBudget, usage.sizeBytes);
     for (const learner of evictionsFor(stopped, budget)) {
+      if (this.stopped) return;
       const bytes = usage.volumes.get(learner) ?? 0;
       if (!(await this.opts.evict(learner))) continue;
       usage.volumes.delete(learner);

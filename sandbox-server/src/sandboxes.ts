@@ -652,6 +652,7 @@ export class SandboxManager {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.storedTimer) clearInterval(this.storedTimer);
     if (this.diskTimer) clearInterval(this.diskTimer);
+    await this.disk?.stop(); // its helper container and its store reads finish first
     for (const sb of this.sandboxes.values()) {
       clearTimeout(sb.lineKeepTimer);
       this.slots.cancel(sb.learner); // starts waiting in line give up

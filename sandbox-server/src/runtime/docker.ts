@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { DiskUsage, ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
-import { runHelperContainer } from './helper-container.ts';
+import { removeLeftoverHelpers, runHelperContainer } from './helper-container.ts';
 import { networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
 import { loadConfig } from '../config.ts';
@@ -36,6 +36,8 @@ const SECCOMP_PROFILE = JSON.stringify(JSON.parse(readFileSync(new URL('./seccom
 /** Writable places on the read-only root filesystem; tmpfs counts against the memory limit. */
 const SANDBOX_TMPFS = { '/tmp': 'rw,nosuid,nodev,size=256m', '/run': 'rw,nosuid,nodev,size=16m' };
 const MAX_EXEC_OUTPUT = 1024 * 1024;
+/** org.berth.role of the disk measuring helper (diskUsage). */
+const DISK_USAGE_ROLE = 'disk-usage';
 /** `docker events --format '{{.Type}}'` prints one word per line. */
 const MAX_EVENT_LINE = 256;
 /** Time the nested engine gets to stop its own containers (which get 10 s) before a kill. */
@@ -84,6 +86,8 @@ export class DockerRuntime implements SandboxRuntime {
   /** Why prepare() could not start it, when it could not. */
   offlineDnsError: string | undefined;
   private readonly ociRuntime: string;
+  /** Name servers sandboxes get (the gateway, where the redirect catches them), unless egress is open. */
+  private sandboxDns: string[] | undefined;
   /** Whether the engine confines containers with AppArmor (checked by prepare()). */
   private appArmor = false;
   private readonly addresses: { networkRange: string; nestedPools: AddressPool[] };
@@ -131,10 +135,15 @@ export class DockerRuntime implements SandboxRuntime {
       throw new Error(`the Docker engine has no runtime "${this.ociRuntime}" (BERTH_SANDBOX_RUNTIME); it has: ${Object.keys(engine.Runtimes ?? {}).join(', ')}`);
     }
     this.appArmor = (engine.SecurityOptions ?? []).some((o) => o.includes('name=apparmor'));
+    await removeLeftoverHelpers(this.docker, this.instance, [DISK_USAGE_ROLE]);
     this.sandboxSubnet = await this.sandboxNetwork();
     // With egress off, sandboxes may reach the catalog only: no pull-through cache to start.
     const registry = this.registryOptions === false ? false : { ...this.registryOptions, upstream: this.firewall.egress === 'off' ? '' : this.registryOptions.upstream };
     const gateway = await networkGateway(this.docker, this.networkName);
+    // Name servers named explicitly: with the engine's default, Docker's embedded DNS
+    // forwards from the host's namespace when the host's resolver is on loopback
+    // (dnsmasq, unbound, systemd-resolved), past the redirect below (libnetwork#1595).
+    this.sandboxDns = this.firewall.egress === 'open' ? undefined : [gateway];
     // A container that outlives this process, so lookups fail at once while it is down too.
     this.offlineDns = undefined;
     this.offlineDnsError = undefined;
@@ -263,6 +272,7 @@ export class DockerRuntime implements SandboxRuntime {
    */
   async removeNetwork(): Promise<void> {
     let failure: unknown;
+    await removeLeftoverHelpers(this.docker, this.instance, [DISK_USAGE_ROLE]).catch((err: unknown) => (failure ??= err));
     // The registries sit on the instance's networks: they go first.
     await removeRegistry(this.docker, this.instance).catch((err: unknown) => (failure ??= err));
     this.registry = undefined;
@@ -361,6 +371,7 @@ export class DockerRuntime implements SandboxRuntime {
         NanoCpus: Math.round(this.limits.cpus * 1e9),
         PidsLimit: this.limits.pids,
         NetworkMode: this.networkName,
+        ...(this.sandboxDns ? { Dns: this.sandboxDns } : {}),
         RestartPolicy: { Name: 'no' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
       },
@@ -502,7 +513,7 @@ export class DockerRuntime implements SandboxRuntime {
       docker: this.docker,
       image: this.image,
       instance: this.instance,
-      role: 'disk-usage',
+      role: DISK_USAGE_ROLE,
       script,
       hostConfig: {
         NetworkMode: 'none',

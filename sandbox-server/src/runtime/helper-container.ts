@@ -54,6 +54,14 @@ export async function runHelperContainer(run: HelperRun): Promise<HelperResult> 
   }
 }
 
+/** Removes helpers of the instance left by a server that died while one ran (they hold no state). */
+export async function removeLeftoverHelpers(docker: Docker, instance: string, roles: string[]): Promise<number> {
+  const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL.managed}=true`, `${LABEL.instance}=${instance}`] } });
+  const helpers = left.filter((c) => roles.includes(c.Labels[LABEL.role] ?? ''));
+  await Promise.all(helpers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+  return helpers.length;
+}
+
 function collect(into: Buffer[]): PassThrough {
   return new PassThrough().on('data', (d: Buffer) => into.push(d));
 }
