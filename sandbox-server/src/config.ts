@@ -221,7 +221,7 @@ export const settings = {
   ),
   blockedAddresses: setting(
     'BERTH_BLOCKED_ADDRESSES',
-    'Addresses no sandbox may reach in any egress mode: comma-separated IPs or CIDRs. Default: the cloud metadata services.',
+    'Addresses no sandbox may reach in any egress mode: comma-separated IPs or CIDRs. Default: the cloud metadata services and the local network (private, shared, link-local, multicast and reserved IPv4 ranges). With egress open, outgoing mail (tcp/25) is refused too.',
     DEFAULT_BLOCKED_ADDRESSES.join(','),
     parseCidrList,
   ),

@@ -36,7 +36,17 @@ import { runHelperContainer, type HelperResult } from './helper-container.ts';
 export type Egress = 'off' | 'registry' | 'open';
 
 /** Cloud metadata services (AWS/GCP/Azure/OpenStack, ECS task metadata, AWS IPv6, Alibaba). */
-export const DEFAULT_BLOCKED_ADDRESSES = ['169.254.169.254/32', '169.254.170.2/32', 'fd00:ec2::254/128', '100.100.100.200/32'];
+export const METADATA_ADDRESSES = ['169.254.169.254/32', '169.254.170.2/32', 'fd00:ec2::254/128', '100.100.100.200/32'];
+/**
+ * The local network, whatever the egress mode: private ranges (a school's router,
+ * NAS, printers, other servers), shared address space (carrier NAT, Tailscale),
+ * link-local (every metadata service), Azure's host address, multicast and reserved.
+ * 198.18.0.0/15 stays out: it is the sandbox network's own (and benchmarking) range.
+ */
+export const LOCAL_NETWORKS = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.168.0.0/16', '168.63.129.16/32', '224.0.0.0/4', '240.0.0.0/4'];
+export const DEFAULT_BLOCKED_ADDRESSES = [...METADATA_ADDRESSES, ...LOCAL_NETWORKS];
+/** Outgoing mail: a sandbox with the internet must not be a spam relay. */
+const BLOCKED_TCP_PORTS = [25];
 
 export interface FirewallPolicy {
   egress: Egress;
@@ -107,22 +117,23 @@ export function ipv4Rules(target: FirewallTarget, policy: FirewallPolicy): strin
     // Forwarded: packets from a sandbox routed anywhere but the host itself.
     `-I DOCKER-USER 1 -i ${bridge} -j ${forward}`,
     `-A ${forward} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
-    ...blocked.map((cidr) => `-A ${forward} -d ${cidr} ${REJECT4}`),
-    // With userland-proxy off, Docker DNATs the registry port for other bridges:
-    // let exactly that through, whatever Docker's isolation rules say.
+    // With userland-proxy off, Docker DNATs the registry port for other bridges (the
+    // registry's own address may be in a blocked private range): let exactly that
+    // through, whatever Docker's isolation rules say.
     ...ports.map((p) => `-A ${forward} -p tcp -m conntrack --ctstate DNAT --ctorigdst ${gateway} --ctorigdstport ${p} -j ACCEPT`),
+    ...blocked.map((cidr) => `-A ${forward} -d ${cidr} ${REJECT4}`),
     // Any other DNATed connection went to a port the host publishes: a host service.
     `-A ${forward} -m conntrack --ctstate DNAT ${REJECT4}`,
     // Other sandboxes on the same bridge (Docker's ICC setting says the same).
     `-A ${forward} -o ${bridge} ${REJECT4}`,
-    // The internet: Docker's own rules decide in `open`; nothing otherwise.
-    ...(policy.egress === 'open' ? [] : [`-A ${forward} ${REJECT4}`]),
+    // The internet: Docker's own rules decide in `open` (but for mail); nothing otherwise.
+    ...(policy.egress === 'open' ? BLOCKED_TCP_PORTS.map((p) => `-A ${forward} -p tcp -m tcp --dport ${p} ${REJECT4}`) : [`-A ${forward} ${REJECT4}`]),
 
     // Local: packets from a sandbox to any of the host's addresses.
     `-I INPUT 1 -i ${bridge} -j ${input}`,
     // Replies to connections the host opened to a sandbox.
     `-A ${input} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
-    ...blocked.map((cidr) => `-A ${input} -d ${cidr} ${REJECT4}`),
+    // (The blocked addresses need no rule here: everything but these ports is refused below.)
     ...ports.map((p) => `-A ${input} -d ${gateway}/32 -p tcp -m tcp --dport ${p} -j RETURN`),
     // The name server, only for queries the DNS chain redirected there.
     ...(dns ? ['udp', 'tcp'].map((p) => `-A ${input} -d ${gateway}/32 -p ${p} -m ${p} --dport ${dns} -m conntrack --ctstate DNAT -j RETURN`) : []),
