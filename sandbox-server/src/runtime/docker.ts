@@ -336,7 +336,7 @@ export class DockerRuntime implements SandboxRuntime {
       Image: this.image,
       Hostname: 'berth',
       // PID 1 (berth-init) starts as root only to mount the sandbox's disk, then becomes
-      // the learner for good; every exec below runs as the learner.
+      // the learner for good; every exec below becomes the learner at once (asLearner).
       User: 'root',
       Labels: berthLabels(this.instance, 'sandbox', learner),
       Env: env,
@@ -344,10 +344,11 @@ export class DockerRuntime implements SandboxRuntime {
       HostConfig: {
         Runtime: this.ociRuntime,
         // Nothing but what newuidmap/newgidmap and berth-init need (capabilities.ts);
-        // the learner's processes have no effective capability.
+        // the learner's processes have none, not even in their bounding set.
         CapDrop: ['ALL'],
         CapAdd: [...SANDBOX_CAPABILITIES],
-        // Docker's default seccomp profile plus pivot_root and chroot (seccomp.json).
+        // Docker's default seccomp profile plus pivot_root and chroot, minus the kernel
+        // surface CAP_SYS_ADMIN would open (seccomp.json).
         // AppArmor's docker-default profile forbids mount(2), which berth-init and
         // rootlesskit need: unconfined on engines that use AppArmor, absent otherwise.
         SecurityOpt: [`seccomp=${SECCOMP_PROFILE}`, ...(this.appArmor ? ['apparmor=unconfined'] : [])],
@@ -413,9 +414,7 @@ export class DockerRuntime implements SandboxRuntime {
 
   async exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
     const exec = await this.docker.getContainer(id).exec({
-      Cmd: cmd,
-      User: SANDBOX_USER,
-      WorkingDir: SANDBOX_HOME,
+      ...asLearner(cmd),
       AttachStdout: true,
       AttachStderr: true,
     });
@@ -447,8 +446,7 @@ export class DockerRuntime implements SandboxRuntime {
   async watchEvents(id: string, onEvent: (type: string) => void): Promise<() => void> {
     const exec = await this.docker.getContainer(id).exec({
       // `exec` so the events process itself gets SIGPIPE, and ends, once we stop reading.
-      Cmd: ['bash', '-c', "exec docker events --format '{{.Type}}'"],
-      User: SANDBOX_USER,
+      ...asLearner(['bash', '-c', "exec docker events --format '{{.Type}}'"]),
       AttachStdout: true,
       AttachStderr: false,
     });
@@ -474,10 +472,7 @@ export class DockerRuntime implements SandboxRuntime {
    */
   async openShell(id: string, cols: number, rows: number): Promise<Shell> {
     const exec = await this.docker.getContainer(id).exec({
-      Cmd: ['bash', '-c', ATTACH_SHELL],
-      User: SANDBOX_USER,
-      WorkingDir: SANDBOX_HOME,
-      Env: [`COLUMNS=${cols}`, `LINES=${rows}`],
+      ...asLearner(['bash', '-c', ATTACH_SHELL], [`COLUMNS=${cols}`, `LINES=${rows}`]),
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
@@ -550,6 +545,24 @@ export function parseDiskUsage(stdout: string, volumes: VolumeInfo[]): DiskUsage
     if (learner) used.set(learner, Number(m[2]));
   }
   return { sizeBytes: Number(fs[1]), freeBytes: Number(fs[2]), volumes: used };
+}
+
+/**
+ * Options for a `docker exec` of `cmd` as the learner, with no capability at all: Docker
+ * gives an exec the container's whole bounding set (the capabilities berth-init needs),
+ * which a setuid or file-capability program started from it would get. So the exec
+ * starts as root only to run setpriv, which empties the bounding set, sets no_new_privs
+ * (setuid bits and file capabilities then do nothing: only the engine, which berth-init
+ * starts, needs newuidmap/newgidmap) and becomes the learner; env -C then enters the
+ * home directory as the learner (it is mode 700, and root here has no DAC_OVERRIDE).
+ */
+function asLearner(cmd: string[], env: string[] = []): { Cmd: string[]; User: string; WorkingDir: string; Env: string[] } {
+  return {
+    Cmd: ['/usr/bin/setpriv', `--reuid=${SANDBOX_USER}`, `--regid=${SANDBOX_USER}`, '--init-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', '/usr/bin/env', '-C', SANDBOX_HOME, ...cmd],
+    User: 'root',
+    WorkingDir: '/',
+    Env: [`HOME=${SANDBOX_HOME}`, `USER=${SANDBOX_USER}`, `LOGNAME=${SANDBOX_USER}`, ...env],
+  };
 }
 
 /** An exec into a container that is being killed can hang; the caller then sees an error. */
