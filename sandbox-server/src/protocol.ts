@@ -12,6 +12,8 @@ import { z } from 'zod';
 export const TERMINAL_PATH = '/ws/terminal';
 /** Name of the HttpOnly cookie that identifies a learner. */
 export const LEARNER_COOKIE = 'berth_learner';
+/** Its name over https (see identity.ts). */
+export const SECURE_LEARNER_COOKIE = '__Host-berth_learner';
 
 /** Largest frame either side may send; ws closes bigger ones with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -97,7 +99,7 @@ export const StatusCode = z.enum([
   'max-age-stopped', // ran for BERTH_SANDBOX_MAX_AGE; data kept, start it again
   'stopped', // stopped from outside (engine restart, operator)
   'shell-loop', // the shell exits right after starting
-  'start-failed', // `message` has the technical reason
+  'start-failed', // `message` has a reference to the reason in the server's log
 ]);
 export type StatusCode = z.infer<typeof StatusCode>;
 
