@@ -8,6 +8,10 @@
  */
 import { z } from 'zod';
 
+// In the browser, zod's compiled parsers probe `new Function`, which the site's CSP
+// (script-src 'self', no 'unsafe-eval') reports as a violation: parse without them.
+if (typeof window !== 'undefined') z.config({ jitless: true });
+
 /** Path of the terminal WebSocket on the site's own origin. */
 export const TERMINAL_PATH = '/ws/terminal';
 /** Name of the HttpOnly cookie that identifies a learner. */
