@@ -180,7 +180,6 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       },
       (err: Error) => json(res, 500, { error: `metrics failed: ${err.message}` }),
     );
-    return;
   };
 
   /** Spends one token of a per-address limit; on refusal answers 429 with Retry-After and returns false. */
