@@ -295,11 +295,11 @@ export const settings = {
   ),
   scrollbackBytes: setting('BERTH_SCROLLBACK_BYTES', 'Terminal output kept per sandbox to replay on reconnect.', '256k', parseBytes(1024)),
   maxTerminalsPerLearner: setting('BERTH_MAX_TERMINALS_PER_LEARNER', 'Open terminal connections (tabs) allowed per learner.', '8', parseInteger(1, 100)),
-  trustProxy: setting(
-    'BERTH_TRUST_PROXY',
-    'on: the server is behind a reverse proxy, and a client\'s address is the last X-Forwarded-For entry (the one the proxy added). off: the socket\'s address.',
-    'off',
-    parseOneOf('on', 'off'),
+  trustedProxies: setting(
+    'BERTH_TRUSTED_PROXIES',
+    'Reverse proxies in front of Berth: comma-separated IPs or CIDRs, e.g. 127.0.0.1 for a proxy on this host. Only when the socket peer is one of them is X-Forwarded-For read, and the client is its right-most entry that is not one of them. Empty: the socket\'s address, always. (Replaces BERTH_TRUST_PROXY.)',
+    '',
+    parseCidrList,
   ),
   rateSessions: setting(
     'BERTH_RATE_SESSIONS',
@@ -322,7 +322,7 @@ export const settings = {
   ),
   metricsToken: setting(
     'BERTH_METRICS_TOKEN',
-    'Bearer token that lets anyone read /metrics (Prometheus). Empty: /metrics answers only requests from loopback.',
+    'Bearer token that lets anyone read /metrics (Prometheus). Empty: /metrics answers only requests from loopback that carry no X-Forwarded-For or Forwarded header.',
     '',
     parseString,
   ),
@@ -347,6 +347,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     } catch (err) {
       problems.push(`${s.env}: ${(err as Error).message}`);
     }
+  }
+  // Retired: "on" meant "believe X-Forwarded-For from any peer". Refuse it rather than guess the proxy.
+  const legacy = env.BERTH_TRUST_PROXY;
+  if (legacy !== undefined && legacy !== 'off') {
+    problems.push(`BERTH_TRUST_PROXY: replaced by BERTH_TRUSTED_PROXIES; remove it and list your reverse proxy's addresses instead (e.g. BERTH_TRUSTED_PROXIES=127.0.0.1 for a proxy on this host)`);
   }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = out as Config;
@@ -380,6 +385,33 @@ export function allowedOrigins(config: Config, listeningPort: number = config.po
     `http://127.0.0.1:${listeningPort}`,
     ...config.allowedOrigins,
   ]);
+}
+
+/** Host header values the server answers to: the hosts (host[:port]) of the allowed origins. */
+export function allowedHosts(origins: Iterable<string>): Set<string> {
+  return new Set([...origins].map((o) => new URL(o).host));
+}
+
+const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** Combinations that work but are risky: logged as warnings at start. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  const exposed = !isLoopbackHost(config.host);
+  if (config.trustedProxies.length && exposed) {
+    warnings.push(
+      `BERTH_TRUSTED_PROXIES is set and BERTH_HOST=${config.host} is reachable from other machines: anyone who can connect from a trusted address (${config.trustedProxies.join(', ')}) chooses their own client address. Listen on 127.0.0.1 behind a proxy on this host, or firewall the port to the proxy.`,
+    );
+  }
+  if (config.trustedProxies.some((c) => c.endsWith('/0'))) {
+    warnings.push('BERTH_TRUSTED_PROXIES contains a /0: every peer is trusted, so every client chooses its own address and escapes the per-address limits.');
+  }
+  if (exposed && !config.metricsToken) {
+    warnings.push(
+      `BERTH_HOST=${config.host} without BERTH_METRICS_TOKEN: /metrics is served to loopback requests without forwarding headers; a proxy or tunnel on this host that forwards without X-Forwarded-For makes it public. Set a token.`,
+    );
+  }
+  return warnings;
 }
 
 /** The settings table as Markdown, for the README (`node scripts/config-table.ts`). */

@@ -4,6 +4,7 @@
  * the engine at start. Every lifecycle step for a sandbox runs in that sandbox's
  * own queue, so a reset cannot interleave with a start.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerMessage, SandboxState, StatusCode } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
@@ -441,6 +442,29 @@ export class SandboxManager {
   }
 
   /**
+   * "Forget me": the learner's sandbox, its data volume and saved scrollback are
+   * deleted. Pages still open see it stopped; their cookie is gone, so they cannot
+   * connect again as this learner.
+   */
+  forget(learner: string): Promise<void> {
+    const sb = this.sandbox(learner);
+    this.log.info({ learner: shortHandle(learner) }, 'learner asked to be forgotten');
+    return sb.enqueue(async () => {
+      this.closeTerminal(sb);
+      sb.ring.clear();
+      sb.live.clear();
+      this.setState(sb, 'stopped', 'stopped');
+      await this.opts.runtime.destroy(learner);
+      this.opts.scrollback?.save(learner, Buffer.alloc(0));
+      sb.containerId = undefined;
+      sb.state = 'absent';
+      sb.engineReady = false;
+      this.slots.release(learner);
+      if (sb.clients.size === 0) this.sandboxes.delete(learner);
+    });
+  }
+
+  /**
    * Stops running sandboxes that are idle, past their maximum age, or (while
    * learners wait in line) without a page for the detached grace. Data stays
    * for the learner's return; each stop frees a slot for the line.
@@ -786,8 +810,10 @@ export class SandboxManager {
           this.setState(sb, 'failed', 'disk-full');
           void this.disk?.check(); // sooner than the next interval: space may have come back
         } else {
-          this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
-          this.setState(sb, 'failed', 'start-failed', err.message);
+          // The engine's words stay in the log: they can name hosts, paths and limits. The page gets a reference to them.
+          const ref = randomBytes(4).toString('hex');
+          this.log.error({ learner: shortHandle(sb.learner), ref, err: err.message }, 'sandbox failed to start');
+          this.setState(sb, 'failed', 'start-failed', `${STATUS_TEXT['start-failed']} (reference ${ref})`);
         }
         // A failed sandbox gives its slot back; Retry queues again if there is a line.
         void sb.enqueue(async () => {

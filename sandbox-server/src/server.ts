@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Config, allowedOrigins } from './config.ts';
+import { type Config, allowedHosts, allowedOrigins, configWarnings } from './config.ts';
 import type { Logger } from './log.ts';
 import { TERMINAL_PATH } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
@@ -21,7 +21,7 @@ import { ExerciseChecker } from './exercises/live.ts';
 import { authenticate, createHttpHandler } from './http.ts';
 import { TerminalServer } from './ws.ts';
 import { Metrics } from './metrics.ts';
-import { RateLimiter, clientAddress } from './rate-limit.ts';
+import { RateLimiter, clientAddress, trustedProxies } from './rate-limit.ts';
 import { requestPath } from './request-path.ts';
 import { guardRequest, guardUpgrade } from './listener-guard.ts';
 
@@ -73,6 +73,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   if (config.registry === 'off' && config.sandboxEgress !== 'open') {
     log.warn(`BERTH_REGISTRY=off with BERTH_SANDBOX_EGRESS=${config.sandboxEgress}: sandboxes can pull no images (Docker Hub is outside what they may reach)`);
   }
+  for (const warning of configWarnings(config)) log.warn(warning);
   const missingCaps = missingSandboxCapabilities();
   if (missingCaps.length) {
     // Only a warning: a server in a container does not see the engine host's set.
@@ -116,8 +117,12 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   });
 
   let origins = allowedOrigins(config);
+  let hosts = allowedHosts(origins);
   const isAllowedOrigin = (origin: string | undefined) => origin !== undefined && origins.has(origin);
-  const addressOf = (req: IncomingMessage) => clientAddress(req, config.trustProxy === 'on');
+  // DNS rebinding: a page on another name that resolves to us sends its own name as Host.
+  const isAllowedHost = (host: string | undefined) => host !== undefined && hosts.has(host.toLowerCase());
+  const proxies = trustedProxies(config.trustedProxies);
+  const addressOf = (req: IncomingMessage) => clientAddress(req, proxies);
   const limiter = (rate: Config['rateApi']) => (rate ? new RateLimiter(rate) : undefined);
   const apiLimit = limiter(config.rateApi);
   const server = createServer(
@@ -134,7 +139,8 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       runtime,
       lessons,
       isAllowedOrigin,
-      secureCookies: config.publicUrl.startsWith('https:'),
+      isAllowedHost,
+      publicUrl: config.publicUrl,
       clientAddress: addressOf,
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
@@ -144,7 +150,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const terminals = new TerminalServer({
     manager,
     log,
-    authenticate: (req) => authenticate(store, req),
+    authenticate: (req) => authenticate(store, req, config.publicUrl.startsWith('https:')),
     isAllowedOrigin,
     maxTerminalsPerLearner: config.maxTerminalsPerLearner,
     maxSandboxesPerAddress: config.sandboxesPerAddress,
@@ -157,6 +163,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     const path = requestPath(req.url);
     if (path === undefined) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     if (path !== TERMINAL_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (!isAllowedHost(req.headers.host)) return void socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
     terminals.handleUpgrade(req, socket, head);
   }, log));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -170,6 +177,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   });
   const port = (server.address() as AddressInfo).port;
   origins = allowedOrigins(config, port);
+  hosts = allowedHosts(origins);
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
 
   return {

@@ -2,7 +2,7 @@
  * The embedded store (node:sqlite, WAL). Migrations are numbered SQL steps applied
  * once each, in order, recorded in the `migrations` table.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -39,6 +39,9 @@ const MIGRATIONS: string[] = [
      answered_at INTEGER NOT NULL,
      PRIMARY KEY (learner, lesson, quiz)
    ) STRICT`,
+  // When this store began issuing __Host- cookies over https: older learners may still present the plain name.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+   INSERT INTO meta (key, value) VALUES ('host_cookie_since', CAST(unixepoch('subsec') * 1000 AS INTEGER))`,
 ];
 
 export interface ProgressRow {
@@ -61,7 +64,7 @@ export class Store {
   readonly db: DatabaseSync;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') createPrivately(path);
     this.db = new DatabaseSync(path);
     // NORMAL in WAL mode: a commit is not fsynced (a power cut may lose the last ones,
     // never corrupt the file); FULL synced every hint and quiz on the event loop.
@@ -196,6 +199,25 @@ export class Store {
     return row ? (JSON.parse(row.answers) as number[][]) : undefined;
   }
 
+  /** Whether a learner's record is older than `at` (epoch ms). */
+  createdBefore(handle: string, at: number): boolean {
+    const row = this.db.prepare('SELECT created_at AS t FROM learners WHERE handle = ?').get(handle) as { t: number } | undefined;
+    return row !== undefined && row.t < at;
+  }
+
+  /** When __Host- cookies began (epoch ms): see identity.ts. */
+  hostCookieSince(): number {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = 'host_cookie_since'").get() as { value: number }).value;
+  }
+
+  /** "Forget me": the learner's record and everything recorded about them, in one transaction. */
+  forgetLearner(learner: string): void {
+    this.transaction(() => {
+      this.resetProgress(learner);
+      this.db.prepare('DELETE FROM learners WHERE handle = ?').run(learner);
+    });
+  }
+
   resetProgress(learner: string): void {
     this.transaction(() => {
       this.db.prepare('DELETE FROM quiz_answers WHERE learner = ?').run(learner);
@@ -206,5 +228,26 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/**
+ * The data directory (700) and the database with its WAL and shared-memory files
+ * (600): progress is personal, and nothing else on the host needs to read it.
+ * SQLite gives -wal and -shm the database file's mode; files from before are fixed.
+ */
+function createPrivately(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  tighten(dir, 0o700);
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) tighten(file, 0o600);
+}
+
+function tighten(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch {
+    // not ours to change (e.g. a directory an operator provides): their permissions stand
   }
 }

@@ -10,7 +10,7 @@ import { WebSocketServer, type RawData, WebSocket } from 'ws';
 import { CloseCode, FIRST_MESSAGE_TIMEOUT_MS, MAX_FRAME_BYTES, type ServerMessage, parseClientMessage } from './protocol.ts';
 import type { SandboxClient, SandboxManager } from './sandboxes.ts';
 import type { Logger } from './log.ts';
-import { shortHandle } from './log.ts';
+import { oncePer, shortHandle } from './log.ts';
 import { type RateLimiter, TokenBucket, limitKey, retryAfterSeconds } from './rate-limit.ts';
 import type { Metrics, RateLimitName } from './metrics.ts';
 import { guarded } from './listener-guard.ts';
@@ -33,6 +33,7 @@ export interface TerminalServerOptions {
 }
 
 const HEARTBEAT_MS = 30_000;
+const originRefusals = oncePer(60_000);
 /** Frames per second a page may send on average, and the burst it may save up. */
 const FRAME_RATE = { perSecond: 200, burst: 1000 };
 /**
@@ -69,7 +70,9 @@ export class TerminalServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { log, metrics, manager, limits } = this.opts;
     if (!this.opts.isAllowedOrigin(req.headers.origin)) {
-      log.warn({ origin: req.headers.origin }, 'terminal upgrade refused: origin not allowed');
+      // Before any limit: no header content at warn, and one line a minute (metrics count every refusal).
+      if (originRefusals()) log.warn('terminal upgrades refused: origin not allowed (is BERTH_PUBLIC_URL the URL learners open? the origins are logged at debug)');
+      log.debug({ origin: String(req.headers.origin ?? '').slice(0, 100) }, 'terminal upgrade refused: origin not allowed');
       metrics.upgrades.inc({ outcome: 'origin' });
       return refuse(socket, 403, 'Forbidden: this origin may not open terminals (see BERTH_PUBLIC_URL / BERTH_ALLOWED_ORIGINS)');
     }
@@ -136,7 +139,8 @@ export class TerminalServer {
       this.opts.firstMessageTimeoutMs ?? FIRST_MESSAGE_TIMEOUT_MS,
     );
     const fail = (code: number, reason: string) => {
-      log.info({ learner: who, code, reason }, 'closing terminal socket');
+      // A bad message's reason quotes the client's JSON (zod names its keys): not logged.
+      log.info({ learner: who, code, reason: code === CloseCode.BadMessage ? 'bad message' : reason }, 'closing terminal socket');
       ws.close(code, closeReason(reason));
     };
 

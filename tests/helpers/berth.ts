@@ -36,8 +36,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-export async function startTestBerth(config: Config = testConfig()): Promise<TestBerth> {
-  const log = pino({ level: config.logLevel });
+/** `log`: a logger of the test's own, e.g. one that collects the lines to check what the server logs. */
+export async function startTestBerth(config: Config = testConfig(), log: pino.Logger = pino({ level: config.logLevel })): Promise<TestBerth> {
   const runtime = createRuntime(config);
   const berth = await startBerth(config, log, runtime);
   const stop = () => berth.close();
