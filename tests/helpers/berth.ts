@@ -13,6 +13,7 @@ import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
 import { removeRegistry } from '../../sandbox-server/src/registry.ts';
 import { removeOfflineDns } from '../../sandbox-server/src/runtime/offline-dns.ts';
 import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
+import { TestTerminal } from './terminal-client.ts';
 
 export interface TestBerth extends Berth {
   config: Config;
@@ -78,4 +79,36 @@ export async function newLearner(berth: { origin: string }): Promise<string> {
   const setCookie = res.headers.get('set-cookie');
   if (!setCookie) throw new Error('no cookie issued');
   return setCookie.split(';')[0]!;
+}
+
+export interface OneSandbox {
+  berth: TestBerth;
+  /** The learner's terminal, ready. */
+  term: TestTerminal;
+  /** The sandbox container's id. */
+  sandbox: string;
+  /** Runs a script in the sandbox as the learner (no TTY); stdout and stderr together. */
+  sh(script: string, timeoutMs?: number): Promise<{ code: number | null; out: string }>;
+  close(): Promise<void>;
+}
+
+/** A server with one learner whose sandbox is ready: what most integration tests start from. */
+export async function startWithSandbox(config: Config = testConfig()): Promise<OneSandbox> {
+  const berth = await startTestBerth(config);
+  const term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
+  await term.waitForState('ready', 90_000);
+  const sandbox = (await berth.runtime.listSandboxes())[0]!.id;
+  return {
+    berth,
+    term,
+    sandbox,
+    async sh(script, timeoutMs = 300_000) {
+      const r = await berth.runtime.exec(sandbox, ['bash', '-c', script], timeoutMs);
+      return { code: r.exitCode, out: r.stdout + r.stderr };
+    },
+    async close() {
+      term.close();
+      await berth.destroy();
+    },
+  };
 }

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newLearner, startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { startWithSandbox, type OneSandbox, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 
 /** A web app that asks Redis at start (and exits if it is not there yet) and counts hits in it. */
@@ -97,26 +97,19 @@ function writeFile(path: string, text: string): string {
 }
 
 describe('docker compose in a sandbox', () => {
+  let one: OneSandbox;
   let berth: TestBerth;
   let term: TestTerminal;
-  let sandbox: string;
-
-  async function sh(script: string, timeoutMs = 300_000): Promise<{ code: number | null; out: string }> {
-    const r = await berth.runtime.exec(sandbox, ['bash', '-c', script], timeoutMs);
-    return { code: r.exitCode, out: r.stdout + r.stderr };
-  }
+  const sh = (script: string, timeoutMs?: number) => one.sh(script, timeoutMs);
 
   before(async () => {
-    berth = await startTestBerth();
-    term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
-    await term.waitForState('ready', 90_000);
-    sandbox = (await berth.runtime.listSandboxes())[0]!.id;
+    one = await startWithSandbox();
+    ({ berth, term } = one);
     const files = await sh(`set -e; mkdir -p ~/shop ~/blog\n${writeFile('~/shop/compose.yaml', SHOP)}${writeFile('~/shop/Dockerfile', DOCKERFILE)}${writeFile('~/shop/app.py', APP)}${writeFile('~/blog/compose.yaml', BLOG)}`);
     assert.equal(files.code, 0, files.out);
   });
   after(async () => {
-    term?.close();
-    await berth?.destroy();
+    await one?.close();
   });
 
   test('up -d builds FROM a catalog image, waits for the healthy cache, and publishes the port', async () => {

@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Docker from 'dockerode';
-import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
+import { newLearner, startTestBerth, startWithSandbox, testConfig, type OneSandbox, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 import { berthLabels } from '../../sandbox-server/src/runtime/labels.ts';
 import { contains } from '../../sandbox-server/src/runtime/address-pools.ts';
@@ -27,24 +27,17 @@ async function subnetOf(docker: Docker, name: string): Promise<{ id: string; sub
 }
 
 describe("a learner's networks and the sandbox's own", () => {
+  let one: OneSandbox;
   let berth: TestBerth;
   let term: TestTerminal;
-  let sandbox: string;
-
-  async function sh(script: string, timeoutMs = 300_000): Promise<{ code: number | null; out: string }> {
-    const r = await berth.runtime.exec(sandbox, ['bash', '-c', script], timeoutMs);
-    return { code: r.exitCode, out: r.stdout + r.stderr };
-  }
+  const sh = (script: string, timeoutMs?: number) => one.sh(script, timeoutMs);
 
   before(async () => {
-    berth = await startTestBerth();
-    term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
-    await term.waitForState('ready', 90_000);
-    sandbox = (await berth.runtime.listSandboxes())[0]!.id;
+    one = await startWithSandbox();
+    ({ berth, term } = one);
   });
   after(async () => {
-    term?.close();
-    await berth?.destroy();
+    await one?.close();
   });
 
   test('the sandbox network lies in BERTH_SANDBOX_NETWORK_RANGE and the registry is on its gateway', async () => {
