@@ -87,6 +87,33 @@ raise_sysctl() { # name minimum
 raise_sysctl fs.file-max 9223372036854775807
 raise_sysctl kernel.pid_max 4194304
 
+# Kernel surface hardened distributions close by default, for everything on the host:
+# no eBPF for unprivileged users (2: root may turn it back on), no perf events for them
+# where the kernel knows 3 (Debian's and Android's; elsewhere 3 acts as 2, the kernel's
+# own strictest), and ptrace only of one's own descendants (Yama), so a learner cannot
+# trace their sandbox's engine. Sandboxes' seccomp refuses bpf and perf_event_open
+# anyway (README, threat model). A stricter value is kept; kept across reboots in
+# /etc/sysctl.d/60-berth.conf; skipped where read-only or absent.
+harden_sysctl() { # name value strict-values...
+  local name=$1 value=$2 cur ok
+  shift 2
+  cur=$(sysctl -n "$name" 2>/dev/null) || return 0
+  for ok in "$@"; do [ "$cur" = "$ok" ] && return 0; done
+  if sysctl -qw "$name=$value" 2>/dev/null; then
+    log "set $name from $cur to $value"
+    if [ -d /etc/sysctl.d ]; then
+      touch /etc/sysctl.d/60-berth.conf
+      sed -i "/^$name *=/d" /etc/sysctl.d/60-berth.conf
+      echo "$name = $value" >> /etc/sysctl.d/60-berth.conf
+    fi
+  else
+    log "warning: could not set $name to $value (now $cur)"
+  fi
+}
+harden_sysctl kernel.unprivileged_bpf_disabled 2 1 2
+harden_sysctl kernel.perf_event_paranoid 3 3 4
+harden_sysctl kernel.yama.ptrace_scope 1 1 2 3
+
 # --- Chromium for the browser tests -------------------------------------------
 if [ $with_chromium -eq 1 ]; then
   apt_install chromium fonts-noto-cjk

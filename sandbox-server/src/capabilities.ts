@@ -1,7 +1,7 @@
 /**
  * Linux capability masks as /proc/<pid>/status prints them (CapBnd, CapEff...).
- * Used to check that the host can run rootless sandboxes at all (their setuid
- * newuidmap needs SYS_ADMIN and more in the bounding set), to give the sandbox
+ * Used to check that the host can run rootless sandboxes at all (berth-init needs
+ * SYS_ADMIN and more in the bounding set), to give the sandbox
  * container exactly those, and, in tests, that a learner's shell holds no
  * effective capability.
  */
@@ -19,20 +19,23 @@ export const CAPABILITIES = [
 export type Capability = (typeof CAPABILITIES)[number];
 
 /**
- * What the setuid newuidmap/newgidmap need to map the rootless engine's user
- * namespace (found by experiment: without SYS_ADMIN the uid_map write is refused,
- * without DAC_OVERRIDE its open, without SETUID/SETGID the ranges). berth-init
- * keeps exactly these in the engine's bounding set (images/sandbox/berth-init).
+ * What newuidmap/newgidmap need to map the rootless engine's user namespace: they
+ * carry file capabilities (cap_setuid, cap_setgid) instead of a setuid bit, which a
+ * process gets only if its bounding set holds them. berth-init keeps exactly these in
+ * the engine's bounding set (images/sandbox/berth-init). (As setuid-root programs they
+ * also needed SYS_ADMIN and DAC_OVERRIDE: running as root, not as the namespace's owner.)
  */
-export const ROOTLESS_CAPABILITIES: readonly Capability[] = ['SYS_ADMIN', 'SETUID', 'SETGID', 'DAC_OVERRIDE'];
+export const ROOTLESS_CAPABILITIES: readonly Capability[] = ['SETUID', 'SETGID'];
 
 /**
  * Every capability the sandbox container gets (all others are dropped): the rootless
  * ones, plus what berth-init uses as root for a moment before it becomes the learner
- * for good: MKNOD (the loop device node of the sandbox's disk) and SETPCAP (to shrink
- * the bounding set). The learner's processes have none of them effective.
+ * for good: SYS_ADMIN (to mount the sandbox's disk and remount /sys), MKNOD (the loop
+ * device node) and SETPCAP (to shrink the bounding set; every exec of the server uses it
+ * too, runtime/docker.ts). The learner's processes have none of them, not even in their
+ * bounding set; the engine's keep the rootless ones there.
  */
-export const SANDBOX_CAPABILITIES: readonly Capability[] = [...ROOTLESS_CAPABILITIES, 'MKNOD', 'SETPCAP'];
+export const SANDBOX_CAPABILITIES: readonly Capability[] = [...ROOTLESS_CAPABILITIES, 'SYS_ADMIN', 'MKNOD', 'SETPCAP'];
 
 /** "000001fffeffffff" -> the set of capability names whose bits are set. */
 export function parseCapabilityMask(hex: string): Set<Capability> {

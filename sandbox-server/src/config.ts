@@ -4,7 +4,9 @@
  * value and names the variable. The README's settings table mirrors this one.
  */
 
+import type { DiskAmount } from './disk-budget.ts';
 import { DEFAULT_BLOCKED_ADDRESSES, parseCidr } from './runtime/firewall.ts';
+import { SANDBOX_SUBNET_PREFIX, SLIRP_SUBNET, overlaps, parseAddressPools, parseIpv4Range } from './runtime/address-pools.ts';
 
 type Parser<T> = (raw: string) => T;
 
@@ -49,6 +51,21 @@ export function parseBytes(min: number): Parser<number> {
     return bytes;
   };
 }
+
+/** "25%" (of the disk's size) or a size such as "100g". */
+export const parseDiskAmount: Parser<DiskAmount> = (raw) => {
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(raw.trim());
+  if (pct) {
+    const percent = Number(pct[1]);
+    if (percent > 100) throw new Error(`expected at most 100%, got "${raw}"`);
+    return { percent };
+  }
+  try {
+    return { bytes: parseBytes(0)(raw) };
+  } catch {
+    throw new Error(`expected a share of the disk such as 25% or a size such as 100g, got "${raw}"`);
+  }
+};
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -155,8 +172,8 @@ export const settings = {
   sandboxPids: setting('BERTH_SANDBOX_PIDS', 'Process limit per sandbox, nested containers included.', '1024', parseInteger(64, 65536)),
   sandboxDisk: setting(
     'BERTH_SANDBOX_DISK',
-    'Disk per sandbox: the learner\'s files and the nested engine\'s images, containers and volumes (a sparse ext4 image in its volume; host space is used only as it fills). Past it, "No space left on device". Applies to new sandboxes.',
-    '8g',
+    'Disk per sandbox: the learner\'s files and the nested engine\'s images, containers and volumes (a sparse ext4 image in its volume; host space is used only as it fills). Past it, "No space left on device". Applies to new sandboxes. Every lesson fits in 2 GiB.',
+    '4g',
     parseBytes(256 * 1024 ** 2),
   ),
   sandboxNofile: setting(
@@ -204,9 +221,21 @@ export const settings = {
   ),
   blockedAddresses: setting(
     'BERTH_BLOCKED_ADDRESSES',
-    'Addresses no sandbox may reach in any egress mode: comma-separated IPs or CIDRs. Default: the cloud metadata services.',
+    'Addresses no sandbox may reach in any egress mode: comma-separated IPs or CIDRs. Default: the cloud metadata services and the local network (private, shared, link-local, multicast and reserved IPv4 ranges). With egress open, outgoing mail (tcp/25) is refused too.',
     DEFAULT_BLOCKED_ADDRESSES.join(','),
     parseCidrList,
+  ),
+  sandboxNetworkRange: setting(
+    'BERTH_SANDBOX_NETWORK_RANGE',
+    `Addresses of the sandbox network on the host engine (IPv4 CIDR); each instance takes the first free /${SANDBOX_SUBNET_PREFIX} of it, whose gateway is the registry's address. Default: part of the benchmarking range (RFC 2544), outside Docker's default pools and common LAN ranges. Must not overlap BERTH_NESTED_ADDRESS_POOLS.`,
+    '198.19.0.0/16',
+    parseIpv4Range,
+  ),
+  nestedAddressPools: setting(
+    'BERTH_NESTED_ADDRESS_POOLS',
+    "Address pools of each sandbox's own engine for the learner's networks (daemon.json default-address-pools): comma-separated base CIDRs, each split into networks of :size. Default: Docker's own pools (172.17-31.x.x, then 192.168.x.x in /20), so addresses look as in tutorials, then 10.201.x.x in /24 past 30 networks. Must not overlap BERTH_SANDBOX_NETWORK_RANGE or 10.0.2.0/24 (the engine's own link). Applies to sandboxes (re)created after a server start.",
+    '172.17.0.0/16,172.18.0.0/15:16,172.20.0.0/14:16,172.24.0.0/13:16,192.168.0.0/16:20,10.201.0.0/16:24',
+    parseAddressPools,
   ),
   maxSandboxes: setting(
     'BERTH_MAX_SANDBOXES',
@@ -239,13 +268,38 @@ export const settings = {
     parseDuration(60_000),
   ),
   maxConcurrentStarts: setting('BERTH_MAX_CONCURRENT_STARTS', 'Sandboxes created or started at the same time; others wait their turn.', '4', parseInteger(1, 64)),
+  stoppedDiskBudget: setting(
+    'BERTH_STOPPED_DISK_BUDGET',
+    'Host disk that stopped sandboxes\' data may take together (e.g. 25% of the engine\'s disk, or 200g). Past it, the data of learners seen least recently is deleted first; their progress is kept.',
+    '25%',
+    parseDiskAmount,
+  ),
+  minFreeDisk: setting(
+    'BERTH_MIN_FREE_DISK',
+    'Free space the engine\'s disk keeps (e.g. 10% or 20g). Below it no new sandbox is created (learners with data still resume), so running ones keep room.',
+    '10%',
+    parseDiskAmount,
+  ),
+  diskCheckInterval: setting('BERTH_DISK_CHECK_INTERVAL', 'How often the engine\'s disk and each sandbox\'s data are measured (for the two settings above).', '5m', parseDuration(1000)),
+  sandboxesPerAddress: setting(
+    'BERTH_SANDBOXES_PER_ADDRESS',
+    'Sandboxes running or waiting in line at once for learners at one client address. Raise it to the class size for a classroom behind one NAT address.',
+    '10',
+    parseInteger(1, 100_000),
+  ),
+  maxConcurrentChecks: setting(
+    'BERTH_MAX_CONCURRENT_CHECKS',
+    'Exercise check runs (one exec each, in a learner\'s sandbox) at the same time over all learners; others wait their turn.',
+    '8',
+    parseInteger(1, 256),
+  ),
   scrollbackBytes: setting('BERTH_SCROLLBACK_BYTES', 'Terminal output kept per sandbox to replay on reconnect.', '256k', parseBytes(1024)),
   maxTerminalsPerLearner: setting('BERTH_MAX_TERMINALS_PER_LEARNER', 'Open terminal connections (tabs) allowed per learner.', '8', parseInteger(1, 100)),
-  trustProxy: setting(
-    'BERTH_TRUST_PROXY',
-    'on: the server is behind a reverse proxy, and a client\'s address is the last X-Forwarded-For entry (the one the proxy added). off: the socket\'s address.',
-    'off',
-    parseOneOf('on', 'off'),
+  trustedProxies: setting(
+    'BERTH_TRUSTED_PROXIES',
+    'Reverse proxies in front of Berth: comma-separated IPs or CIDRs, e.g. 127.0.0.1 for a proxy on this host. Only when the socket peer is one of them is X-Forwarded-For read, and the client is its right-most entry that is not one of them. Empty: the socket\'s address, always. (Replaces BERTH_TRUST_PROXY.)',
+    '',
+    parseCidrList,
   ),
   rateSessions: setting(
     'BERTH_RATE_SESSIONS',
@@ -268,7 +322,7 @@ export const settings = {
   ),
   metricsToken: setting(
     'BERTH_METRICS_TOKEN',
-    'Bearer token that lets anyone read /metrics (Prometheus). Empty: /metrics answers only requests from loopback.',
+    'Bearer token that lets anyone read /metrics (Prometheus). Empty: /metrics answers only requests from loopback that carry no X-Forwarded-For or Forwarded header.',
     '',
     parseString,
   ),
@@ -294,10 +348,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`${s.env}: ${(err as Error).message}`);
     }
   }
+  // Retired: "on" meant "believe X-Forwarded-For from any peer". Refuse it rather than guess the proxy.
+  const legacy = env.BERTH_TRUST_PROXY;
+  if (legacy !== undefined && legacy !== 'off') {
+    problems.push(`BERTH_TRUST_PROXY: replaced by BERTH_TRUSTED_PROXIES; remove it and list your reverse proxy's addresses instead (e.g. BERTH_TRUSTED_PROXIES=127.0.0.1 for a proxy on this host)`);
+  }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = out as Config;
+  problems.push(...addressConflicts(config));
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   if (config.publicUrl === '') config.publicUrl = `http://localhost:${config.port}`;
   return config;
+}
+
+/**
+ * The sandbox network and the nested engines' pools must never meet: a learner's
+ * network covering the sandbox gateway cuts that sandbox off from the registry.
+ */
+function addressConflicts(config: Config): string[] {
+  const problems: string[] = [];
+  for (const pool of config.nestedAddressPools) {
+    if (overlaps(pool.base, config.sandboxNetworkRange)) {
+      problems.push(`BERTH_NESTED_ADDRESS_POOLS: ${pool.base} overlaps BERTH_SANDBOX_NETWORK_RANGE (${config.sandboxNetworkRange}); a learner's network there would cut the sandbox off from the image registry`);
+    }
+    if (overlaps(pool.base, SLIRP_SUBNET)) problems.push(`BERTH_NESTED_ADDRESS_POOLS: ${pool.base} overlaps ${SLIRP_SUBNET}, the nested engine's own link to the outside`);
+  }
+  if (overlaps(config.sandboxNetworkRange, SLIRP_SUBNET)) problems.push(`BERTH_SANDBOX_NETWORK_RANGE: ${config.sandboxNetworkRange} overlaps ${SLIRP_SUBNET}, the nested engine's own link to the outside`);
+  return problems;
 }
 
 /** Origins allowed to open a terminal: the public URL plus local names on our port. */
@@ -308,6 +385,33 @@ export function allowedOrigins(config: Config, listeningPort: number = config.po
     `http://127.0.0.1:${listeningPort}`,
     ...config.allowedOrigins,
   ]);
+}
+
+/** Host header values the server answers to: the hosts (host[:port]) of the allowed origins. */
+export function allowedHosts(origins: Iterable<string>): Set<string> {
+  return new Set([...origins].map((o) => new URL(o).host));
+}
+
+const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** Combinations that work but are risky: logged as warnings at start. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  const exposed = !isLoopbackHost(config.host);
+  if (config.trustedProxies.length && exposed) {
+    warnings.push(
+      `BERTH_TRUSTED_PROXIES is set and BERTH_HOST=${config.host} is reachable from other machines: anyone who can connect from a trusted address (${config.trustedProxies.join(', ')}) chooses their own client address. Listen on 127.0.0.1 behind a proxy on this host, or firewall the port to the proxy.`,
+    );
+  }
+  if (config.trustedProxies.some((c) => c.endsWith('/0'))) {
+    warnings.push('BERTH_TRUSTED_PROXIES contains a /0: every peer is trusted, so every client chooses its own address and escapes the per-address limits.');
+  }
+  if (exposed && !config.metricsToken) {
+    warnings.push(
+      `BERTH_HOST=${config.host} without BERTH_METRICS_TOKEN: /metrics is served to loopback requests without forwarding headers; a proxy or tunnel on this host that forwards without X-Forwarded-For makes it public. Set a token.`,
+    );
+  }
+  return warnings;
 }
 
 /** The settings table as Markdown, for the README (`node scripts/config-table.ts`). */

@@ -54,3 +54,10 @@ test('metrics access: loopback only without a token; with one, only its bearer',
   assert.equal(metricsAccess(withAuth('Bearer s3cre'), '10.0.0.5', 's3cret').ok, false);
   assert.equal(metricsAccess(withAuth('Basic s3cret'), '10.0.0.5', 's3cret').ok, false);
 });
+
+test('metrics access: without a token, a request with a forwarding header is refused even from loopback', () => {
+  const forwarded = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+  assert.equal(metricsAccess(forwarded({ 'x-forwarded-for': '127.0.0.1' }), '127.0.0.1', '').ok, false, 'a spoofed or proxied XFF');
+  assert.equal(metricsAccess(forwarded({ forwarded: 'for=127.0.0.1' }), '127.0.0.1', '').ok, false, 'RFC 7239 Forwarded');
+  assert.deepEqual(metricsAccess(forwarded({ 'x-forwarded-for': '203.0.113.1', authorization: 'Bearer s3cret' }), '203.0.113.1', 's3cret'), { ok: true }, 'the token still works through a proxy');
+});

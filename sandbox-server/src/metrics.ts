@@ -8,7 +8,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SandboxRuntime } from './runtime/types.ts';
-import { isLoopback } from './rate-limit.ts';
+import { isForwarded, isLoopback } from './rate-limit.ts';
 
 /** What the metrics read from the sandbox manager at scrape time. */
 export interface ManagerView {
@@ -114,7 +114,9 @@ export class Metrics {
 
 /**
  * Who may read /metrics (they show usage): with a token set, only requests that
- * bear it; without one, only requests from this machine.
+ * bear it; without one, only requests from this machine that carry no forwarding
+ * header. A proxy on this host makes every client a loopback peer, and a client
+ * can send X-Forwarded-For itself: either way the header means "not the operator".
  */
 export function metricsAccess(req: IncomingMessage, address: string, token: string): { ok: true } | { ok: false; status: 401 | 403; error: string } {
   if (token) {
@@ -123,5 +125,6 @@ export function metricsAccess(req: IncomingMessage, address: string, token: stri
     const digest = (s: string) => createHash('sha256').update(s).digest();
     return given && timingSafeEqual(digest(given), digest(token)) ? { ok: true } : { ok: false, status: 401, error: 'metrics need Authorization: Bearer <BERTH_METRICS_TOKEN>' };
   }
+  if (isForwarded(req)) return { ok: false, status: 403, error: 'metrics are not served through a proxy (X-Forwarded-For or Forwarded present); set BERTH_METRICS_TOKEN to allow it' };
   return isLoopback(address) ? { ok: true } : { ok: false, status: 403, error: 'metrics are served only to loopback; set BERTH_METRICS_TOKEN to allow others' };
 }

@@ -8,10 +8,16 @@
  */
 import { z } from 'zod';
 
+// In the browser, zod's compiled parsers probe `new Function`, which the site's CSP
+// (script-src 'self', no 'unsafe-eval') reports as a violation: parse without them.
+if (typeof window !== 'undefined') z.config({ jitless: true });
+
 /** Path of the terminal WebSocket on the site's own origin. */
 export const TERMINAL_PATH = '/ws/terminal';
 /** Name of the HttpOnly cookie that identifies a learner. */
 export const LEARNER_COOKIE = 'berth_learner';
+/** Its name over https (see identity.ts). */
+export const SECURE_LEARNER_COOKIE = '__Host-berth_learner';
 
 /** Largest frame either side may send; ws closes bigger ones with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -97,7 +103,8 @@ export const StatusCode = z.enum([
   'max-age-stopped', // ran for BERTH_SANDBOX_MAX_AGE; data kept, start it again
   'stopped', // stopped from outside (engine restart, operator)
   'shell-loop', // the shell exits right after starting
-  'start-failed', // `message` has the technical reason
+  'start-failed', // `message` has a reference to the reason in the server's log
+  'disk-full', // the host is below its free-space mark: no new sandbox for now (progress kept)
 ]);
 export type StatusCode = z.infer<typeof StatusCode>;
 

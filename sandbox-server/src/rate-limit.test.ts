@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { RateLimiter, TokenBucket, clientAddress, isLoopback, limitKey, retryAfterSeconds } from './rate-limit.ts';
+import { RateLimiter, TokenBucket, clientAddress, isForwarded, trustedProxies, isLoopback, limitKey, retryAfterSeconds } from './rate-limit.ts';
 import { parseRate } from './config.ts';
 
 const clock = () => {
@@ -51,14 +51,39 @@ test('parseRate reads count/period and off, and refuses anything else', () => {
   for (const bad of ['', '120', '0/min', '12/day', '-1/s', 'fast']) assert.throws(() => parseRate(bad), /expected a rate/, bad);
 });
 
-const req = (remoteAddress: string, xff?: string) => ({ socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } }) as unknown as IncomingMessage;
+const req = (remoteAddress: string, xff?: string | string[], forwarded?: string) =>
+  ({ socket: { remoteAddress }, headers: { ...(xff === undefined ? {} : { 'x-forwarded-for': xff }), ...(forwarded === undefined ? {} : { forwarded }) } }) as unknown as IncomingMessage;
+const none = trustedProxies([]);
+const local = trustedProxies(['127.0.0.1/32', '::1/128']);
 
-test('the client address is the socket peer unless a trusted proxy forwards it', () => {
-  assert.equal(clientAddress(req('::ffff:10.1.2.3'), false), '10.1.2.3');
-  assert.equal(clientAddress(req('127.0.0.1', '203.0.113.9'), false), '127.0.0.1', 'X-Forwarded-For ignored without trust');
-  assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, 203.0.113.9'), true), '203.0.113.9', 'the entry the proxy appended, not the forgeable first one');
-  assert.equal(clientAddress(req('127.0.0.1', 'garbage'), true), '127.0.0.1', 'a malformed header falls back to the peer');
-  assert.equal(clientAddress(req('127.0.0.1'), true), '127.0.0.1');
+test('without trusted proxies the client address is the socket peer, whatever X-Forwarded-For says', () => {
+  assert.equal(clientAddress(req('::ffff:10.1.2.3'), none), '10.1.2.3');
+  assert.equal(clientAddress(req('127.0.0.1', '203.0.113.9'), none), '127.0.0.1', 'X-Forwarded-For ignored without trust');
+});
+
+test('X-Forwarded-For is read only when the socket peer is a trusted proxy', () => {
+  // A direct client (not the proxy) rotating the header stays itself.
+  for (const xff of ['203.0.113.1', '203.0.113.2', '127.0.0.1']) assert.equal(clientAddress(req('198.51.100.7', xff), local), '198.51.100.7', xff);
+  assert.equal(clientAddress(req('127.0.0.1', '203.0.113.9'), local), '203.0.113.9');
+  assert.equal(clientAddress(req('::ffff:127.0.0.1', '203.0.113.9'), local), '203.0.113.9', 'a mapped IPv4 peer is matched as IPv4');
+  assert.equal(clientAddress(req('::1', '2001:db8::5'), local), '2001:db8::5');
+  assert.equal(clientAddress(req('127.0.0.1'), local), '127.0.0.1', 'no header: the proxy itself');
+});
+
+test('the client is the right-most entry that is not a trusted proxy', () => {
+  const chain = trustedProxies(['127.0.0.1', '10.0.0.0/8']);
+  assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, 203.0.113.9'), chain), '203.0.113.9', 'the entry the proxy appended, not the forgeable first one');
+  assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, 203.0.113.9, 10.1.1.1'), chain), '203.0.113.9', 'an inner proxy hop is skipped');
+  assert.equal(clientAddress(req('127.0.0.1', ['198.51.100.1', '203.0.113.9, 10.1.1.1']), chain), '203.0.113.9', 'repeated headers are one list');
+  assert.equal(clientAddress(req('127.0.0.1', '10.2.2.2, 10.1.1.1'), chain), '10.2.2.2', 'all trusted: the left-most');
+  assert.equal(clientAddress(req('127.0.0.1', '198.51.100.1, garbage, 10.1.1.1'), chain), '10.1.1.1', 'a malformed entry stops at the last hop we could verify');
+  assert.equal(clientAddress(req('127.0.0.1', 'garbage'), chain), '127.0.0.1');
+});
+
+test('isForwarded sees X-Forwarded-For and Forwarded', () => {
+  assert.equal(isForwarded(req('127.0.0.1')), false);
+  assert.equal(isForwarded(req('127.0.0.1', '127.0.0.1')), true);
+  assert.equal(isForwarded(req('127.0.0.1', undefined, 'for=127.0.0.1')), true);
 });
 
 test('IPv6 clients are limited per /64; IPv4 per address', () => {

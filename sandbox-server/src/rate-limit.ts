@@ -6,7 +6,7 @@
  * synchronous (the socket's frame check runs on every frame), and the fixed-window
  * limiters of the usual packages let a burst double at each window edge.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 
 export interface Rate {
@@ -89,18 +89,52 @@ export class RateLimiter {
   }
 }
 
-/**
- * The address a request comes from: the socket's peer, or, behind a trusted
- * proxy, the last X-Forwarded-For entry (the one that proxy appended; earlier
- * entries are whatever the client claimed). IPv4-mapped IPv6 is shown as IPv4.
- */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  let addr = req.socket.remoteAddress ?? 'unknown';
-  if (trustProxy) {
-    const forwarded = String(req.headers['x-forwarded-for'] ?? '').split(',').map((s) => s.trim()).filter(Boolean).at(-1);
-    if (forwarded && (isIPv4(forwarded) || isIPv6(forwarded))) addr = forwarded;
-  }
+/** IPv4-mapped IPv6 (how a dual-stack socket shows IPv4 peers) as plain IPv4. */
+export function plainAddress(addr: string): string {
   return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr)?.[1] ?? addr;
+}
+
+/** The reverse proxies whose X-Forwarded-For is believed: IPs and CIDRs ("a.b.c.d/n"). */
+export function trustedProxies(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [addr = '', prefix] = cidr.split('/');
+    const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(prefix), type);
+  }
+  return list;
+}
+
+function isTrusted(addr: string, trusted: BlockList): boolean {
+  const type = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : undefined;
+  return type !== undefined && trusted.check(addr, type);
+}
+
+/**
+ * The address a request comes from. X-Forwarded-For is read only when the socket
+ * peer is a trusted proxy, and then from the right: each trusted hop appended the
+ * address it saw, so the right-most entry that is not a trusted proxy is the client
+ * (everything left of it is whatever the client claimed). A malformed entry stops
+ * the walk at the last hop we could verify.
+ */
+export function clientAddress(req: IncomingMessage, trusted: BlockList): string {
+  let addr = plainAddress(req.socket.remoteAddress ?? 'unknown');
+  if (!isTrusted(addr, trusted)) return addr;
+  const header = req.headers['x-forwarded-for'];
+  const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((s) => s.trim()).filter(Boolean);
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = plainAddress(entries[i]!);
+    if (!isIPv4(entry) && !isIPv6(entry)) return addr;
+    addr = entry;
+    if (!isTrusted(addr, trusted)) return addr;
+  }
+  return addr;
+}
+
+/** True when a request carries a forwarding header (it came through a proxy, or claims to). */
+export function isForwarded(req: IncomingMessage): boolean {
+  return req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
 }
 
 /** The rate-limit key of an address: IPv6 clients by their /64, since one host commonly owns a whole /64. */

@@ -16,11 +16,14 @@
  *    distribution's read-only mode on, published on the sandbox bridge's gateway
  *    address only. Sandboxes reach it there through the host (Docker's proxy), the one
  *    host port their firewall rules open; no sandbox reaches its own address.
- *  - Labelled like sandboxes; at start the instance's old registry containers are
- *    removed and fresh ones made (they hold no state), and close() removes them.
+ *  - Labelled like sandboxes. They outlive the server, so sandboxes pull while it
+ *    restarts: a start adopts the running ones made from the same image and settings
+ *    and replaces any other (they hold no state; runtime/service-container.ts). They
+ *    go with the instance (DockerRuntime.removeNetwork()).
  */
 import type Docker from 'dockerode';
 import { LABEL, berthLabels, labelFilter } from './runtime/labels.ts';
+import { ensureService, removeServices } from './runtime/service-container.ts';
 
 export const CATALOG_VOLUME = 'berth-catalog';
 export const REGISTRY_IMAGE = 'berth/registry:latest';
@@ -41,6 +44,10 @@ export function registryLabels(instance: string, role: RegistryRole, extra: Reco
 
 function roleFilter(instance: string, role: RegistryRole): { label: string[] } {
   return { label: [`${LABEL.managed}=true`, `${LABEL.instance}=${instance}`, `${LABEL.role}=${role}`] };
+}
+
+function identity(instance: string, role: RegistryRole): Record<string, string> {
+  return { [LABEL.managed]: 'true', [LABEL.instance]: instance, [LABEL.role]: role };
 }
 
 /** The mirror list a sandbox gets: the catalog first, then the optional cache. */
@@ -70,8 +77,6 @@ export interface Registry {
   gateway: string;
   /** Container names, catalog first. */
   containers: string[];
-  /** Removes the registry containers (the catalog and cache volumes stay). */
-  close(): Promise<void>;
 }
 
 export class RegistryError extends Error {
@@ -88,11 +93,7 @@ export async function networkGateway(docker: Docker, network: string): Promise<s
 
 /** Removes this instance's registry containers (and, with volumes: true, its cache volume). */
 export async function removeRegistry(docker: Docker, instance: string, opts: { volumes?: boolean } = {}): Promise<void> {
-  for (const role of ['registry', 'registry-cache'] as const) {
-    for (const c of await docker.listContainers({ all: true, filters: roleFilter(instance, role) })) {
-      await ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true }));
-    }
-  }
+  for (const role of ['registry', 'registry-cache'] as const) await removeServices(docker, identity(instance, role));
   if (opts.volumes) {
     const { Volumes } = await docker.listVolumes({ filters: roleFilter(instance, 'registry-cache') });
     for (const v of Volumes ?? []) await ignoreMissing(docker.getVolume(v.Name).remove());
@@ -100,9 +101,9 @@ export async function removeRegistry(docker: Docker, instance: string, opts: { v
 }
 
 /**
- * Makes this instance's registries (removing any left from an earlier run) and waits
- * until they answer on the gateway address. Throws RegistryError with the fix when the
- * catalog or the registry image is missing.
+ * Makes this instance's registries (keeping unchanged ones from an earlier run,
+ * replacing any other) and waits until they answer on the gateway address. Throws
+ * RegistryError with the fix when the catalog or the registry image is missing.
  */
 export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const { docker, instance } = opts;
@@ -121,10 +122,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   const gateway = await networkGateway(docker, opts.network);
   const network = await registryNetwork(docker, instance);
 
-  // Reconcile: registries hold no state of their own, so start from fresh containers.
-  await removeRegistry(docker, instance);
   const containers: string[] = [];
-  const close = () => removeRegistry(docker, instance);
   try {
     const catalog = `berth-${instance}-registry`;
     await runRegistry(docker, {
@@ -143,7 +141,8 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
     containers.push(catalog);
     await waitForRegistry(`http://${gateway}:${opts.port}`, timeout, catalog);
 
-    if (opts.upstream) {
+    if (!opts.upstream) await removeServices(docker, identity(instance, 'registry-cache'));
+    else {
       const cache = `berth-${instance}-registry-cache`;
       const volume = await cacheVolume(docker, instance, opts.upstream);
       await runRegistry(docker, {
@@ -162,10 +161,10 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
       await waitForRegistry(`http://${gateway}:${opts.port + 1}`, timeout, cache);
     }
   } catch (err) {
-    await close().catch(() => {});
+    await removeRegistry(docker, instance).catch(() => {});
     throw err;
   }
-  return { mirrors: mirrorUrls(gateway, opts.port, opts.upstream !== ''), gateway, containers, close };
+  return { mirrors: mirrorUrls(gateway, opts.port, opts.upstream !== ''), gateway, containers };
 }
 
 /** The registries' own network (made once; labelled like the sandbox network, so it goes with it). */
@@ -183,6 +182,7 @@ async function cacheVolume(docker: Docker, instance: string, upstream: string): 
   try {
     const info = await docker.getVolume(name).inspect();
     if (info.Labels?.[UPSTREAM_LABEL] === upstream) return name;
+    await removeServices(docker, identity(instance, 'registry-cache')); // it uses the volume
     await docker.getVolume(name).remove();
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 404) throw err;
@@ -204,15 +204,14 @@ interface RunSpec {
   env: string[];
 }
 
+/** Starts the registry container, or keeps the running one made the same way. */
 async function runRegistry(docker: Docker, spec: RunSpec): Promise<void> {
-  let container;
   try {
-    container = await docker.createContainer({
+    await ensureService(docker, identity(spec.instance, spec.role), {
       name: spec.name,
       Image: spec.image,
       Cmd: spec.cmd,
       Env: spec.env,
-      Labels: registryLabels(spec.instance, spec.role),
       ExposedPorts: { [REGISTRY_PORT_IN_CONTAINER]: {} },
       HostConfig: {
         NetworkMode: spec.network,
@@ -224,12 +223,11 @@ async function runRegistry(docker: Docker, spec: RunSpec): Promise<void> {
         SecurityOpt: ['no-new-privileges'],
         Memory: 256 * 1024 * 1024,
         PidsLimit: 256,
-        // Back by itself after an engine restart, as sandboxes need it to pull; the server removes it on close.
+        // Back by itself after an engine restart, as sandboxes need it to pull; it goes with the instance.
         RestartPolicy: { Name: 'unless-stopped' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
       },
     });
-    await container.start();
   } catch (err) {
     const message = (err as Error).message;
     if (/address already in use|port is already allocated/i.test(message)) {

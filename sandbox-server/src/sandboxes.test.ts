@@ -231,9 +231,17 @@ test('an empty input frame ("keep working") pushes the idle deadline back', asyn
   m.input('a', Buffer.alloc(0));
   assert.equal(a.messages.length, sent, 'a deadline that moved by less than 30 s is not re-announced');
   // Pretend the last announcement was a minute ago: the next activity moves the deadline enough.
-  const sb = (m as unknown as { sandboxes: Map<string, { announcedIdleStopAt: number }> }).sandboxes.get('a')!;
+  const sb = (m as unknown as { sandboxes: Map<string, { announcedIdleStopAt: number; lastActivity: number; lastKeepAliveAt: number }> }).sandboxes.get('a')!;
   sb.announcedIdleStopAt -= 60_000;
   const stale = sb.announcedIdleStopAt;
+  // A second empty frame within a minute does not count (a script cannot hold a slot with them)...
+  sb.lastActivity -= 60_000;
+  const idleSince = sb.lastActivity;
+  m.input('a', Buffer.alloc(0));
+  assert.equal(sb.lastActivity, idleSince, 'a keep-working frame within a minute of the last one is not activity');
+  assert.equal(a.messages.length, sent);
+  // ...one a minute later does.
+  sb.lastKeepAliveAt -= 60_000;
   m.input('a', Buffer.alloc(0));
   assert.equal(a.messages.length, sent + 1, 're-announced');
   assert.ok(a.last!.idleStopAt! >= stale + 60_000, 'the deadline moved forward');

@@ -4,6 +4,7 @@
  * the engine at start. Every lifecycle step for a sandbox runs in that sandbox's
  * own queue, so a reset cannot interleave with a start.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ServerMessage, SandboxState, StatusCode } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
@@ -17,6 +18,7 @@ import { SlotQueue } from './capacity.ts';
 import { handleOf, newLearnerId } from './identity.ts';
 import { Terminal, type TerminalClient } from './terminal.ts';
 import type { ExerciseChecker, ExerciseSubscriber } from './exercises/live.ts';
+import { DiskBudget, type DiskAmount } from './disk-budget.ts';
 
 export interface SandboxClient extends TerminalClient, ExerciseSubscriber {
   readonly size: { cols: number; rows: number };
@@ -52,7 +54,14 @@ export interface ManagerOptions {
   learnerLastSeen?: (handle: string) => number | undefined;
   /** A learner whose last page closed keeps their place in line this long (default 15 s: a reload keeps it). */
   lineKeepMs?: number;
+  /** Resets of one sandbox are accepted at most this often (default 30 s): each is a destroy and a full create. */
+  minResetIntervalMs?: number;
+  /** The host disk's budget for stopped sandboxes and its free-space mark (disk-budget.ts); absent: none. */
+  disk?: { stoppedBudget: DiskAmount; minFree: DiskAmount; intervalMs: number };
 }
+
+/** Why a reset request was not carried out (the page is told, and keeps its sandbox). */
+export type ResetOutcome = { ok: true } | { ok: false; retryAfterMs: number };
 
 type State = SandboxState | 'absent';
 
@@ -68,8 +77,15 @@ const STATUS_TEXT: Record<StatusCode, string> = {
   stopped: 'Your sandbox stopped. Reconnect to start it again.',
   'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox to start fresh.',
   'start-failed': 'The sandbox could not be started.',
+  'disk-full': 'The server is low on disk space, so no new sandbox can start for now. Your progress is kept.',
 };
 
+/** An empty "keep working" frame counts as activity at most this often. */
+const KEEP_ALIVE_MIN_MS = 60_000;
+/** At most one resize call to the engine per sandbox in this time (5 a second). */
+const RESIZE_MIN_MS = 200;
+/** Default minimum time between two resets of one sandbox. */
+const MIN_RESET_INTERVAL_MS = 30_000;
 /** How long after a shell exit the engine gets to report its container stopped, if it was. */
 const SHELL_EXIT_SETTLE_MS = 500;
 /** A shell that exits this soon after starting counts towards a restart loop. */
@@ -90,6 +106,8 @@ const STORED_SWEEP_MS = 3_600_000;
 
 /** A learner left the line before their turn came. */
 class LeftLine extends Error {}
+/** The host is below its free-space mark and this learner has no data on it yet. */
+class DiskFull extends Error {}
 
 class Sandbox {
   state: State = 'absent';
@@ -121,6 +139,19 @@ class Sandbox {
   /** Until when a learner whose page closed keeps their place (and a slot granted meanwhile). */
   lineKeepUntil = 0;
   quickExits = 0;
+  /** The client address of the learner's latest page (per-address caps). */
+  address: string | undefined;
+  /** When an empty "keep working" frame last counted as activity. */
+  lastKeepAliveAt = 0;
+  /** The latest size a page asked for, the last one applied (and to which shell), and the pacing timer. */
+  wantedSize: { cols: number; rows: number } | undefined;
+  appliedSize: { cols: number; rows: number } | undefined;
+  appliedTo: Terminal | undefined;
+  resizeTimer: NodeJS.Timeout | undefined;
+  /** A reset is queued or under way: further requests merge into it. */
+  resetPending = false;
+  /** When the last reset was accepted (epoch ms), for the minimum interval between resets. */
+  lastResetAt = 0;
   private queue: Promise<void> = Promise.resolve();
   readonly learner: string;
 
@@ -157,12 +188,28 @@ export class SandboxManager {
   private poolFilling = false;
   private poolRetryAt = 0;
   private storedTimer: NodeJS.Timeout | undefined;
+  private diskTimer: NodeJS.Timeout | undefined;
+  /** The host disk's budget, when the runtime can measure it. */
+  readonly disk: DiskBudget | undefined;
 
   constructor(opts: ManagerOptions) {
     this.opts = opts;
     this.log = opts.log;
     this.starts = new Semaphore(opts.maxConcurrentStarts);
     this.slots = new SlotQueue(opts.maxSandboxes ?? Infinity, () => this.lineMoved());
+    const { runtime, disk } = opts;
+    if (disk && runtime.diskUsage) {
+      this.disk = new DiskBudget({
+        measure: () => runtime.diskUsage!(),
+        isIdle: (learner) => this.isUnused(learner),
+        lastSeen: (learner) => opts.learnerLastSeen?.(learner),
+        evict: (learner) => this.deleteStored(learner, 'the stopped sandboxes\' disk budget is used up; least recently seen first'),
+        stoppedBudget: disk.stoppedBudget,
+        minFree: disk.minFree,
+        onError: (err) => this.log.warn({ err: err.message }, 'cannot measure the engine host\'s disk'),
+        onEvicted: (learner, bytes) => this.log.info({ learner: shortHandle(learner), bytes }, 'deleted stopped sandbox data over the disk budget'),
+      });
+    }
   }
 
   /** Adopts this instance's live sandboxes and removes orphans; then starts the idle sweep. */
@@ -205,6 +252,7 @@ export class SandboxManager {
     this.opts.scrollback?.prune(kept);
     this.startIdleSweep();
     this.startStoredSweep();
+    this.startDiskChecks();
     this.fillPool();
     return { adopted, removed, volumesRemoved };
   }
@@ -231,9 +279,27 @@ export class SandboxManager {
     return this.sandboxes.get(learner)?.clients.size ?? 0;
   }
 
-  /** A page connected: show it the state, bring the sandbox up, then attach it to the shell. */
-  attach(learner: string, client: SandboxClient): void {
+  /**
+   * Sandboxes holding or waiting for a running slot whose learner last connected from
+   * `address`, `learner`'s own left out: cookies are free, slots are not.
+   */
+  activeFromAddress(address: string, learner: string): number {
+    let n = 0;
+    for (const sb of this.sandboxes.values()) {
+      if (sb.learner !== learner && sb.address === address && (this.slots.holds(sb.learner) || this.slots.position(sb.learner) > 0)) n++;
+    }
+    return n;
+  }
+
+  /** Whether the learner's sandbox holds or waits for a running slot already. */
+  isActive(learner: string): boolean {
+    return this.slots.holds(learner) || this.slots.position(learner) > 0;
+  }
+
+  /** A page connected (from `address`): show it the state, bring the sandbox up, then attach it to the shell. */
+  attach(learner: string, client: SandboxClient, address?: string): void {
     const sb = this.sandbox(learner);
+    if (address !== undefined) sb.address = address;
     sb.clients.add(client);
     sb.lastActivity = Date.now();
     sb.unusedClaimSince = undefined;
@@ -270,15 +336,47 @@ export class SandboxManager {
   input(learner: string, data: Buffer): void {
     const sb = this.sandboxes.get(learner);
     if (!sb?.terminal) return;
-    if (data.length > 0) sb.terminal.write(data); // empty: "keep working", activity only
-    sb.lastActivity = Date.now();
+    const now = Date.now();
+    if (data.length > 0) sb.terminal.write(data);
+    else {
+      // Empty: "keep working", activity only; a script sending them cannot hold a slot all day
+      // for free: one counts per KEEP_ALIVE_MIN_MS (the page sends one per click).
+      if (now - sb.lastKeepAliveAt < KEEP_ALIVE_MIN_MS) return;
+      sb.lastKeepAliveAt = now;
+    }
+    sb.lastActivity = now;
     // Short timeouts re-announce sooner, so a "keep working" always reaches the page.
     if (this.idleStopAt(sb) - sb.announcedIdleStopAt > Math.min(IDLE_ANNOUNCE_STEP_MS, this.opts.idleTimeoutMs / 4)) this.broadcast(sb);
   }
 
+  /**
+   * A page's terminal changed size. Each resize is a call to the engine, and a page
+   * (or a script) can send hundreds a second: only the latest size is applied, at
+   * most every RESIZE_MIN_MS, and an unchanged size not at all.
+   */
   resize(learner: string, cols: number, rows: number): void {
-    void this.sandboxes.get(learner)?.terminal?.resize(cols, rows);
+    const sb = this.sandboxes.get(learner);
+    if (!sb) return;
+    sb.wantedSize = { cols, rows };
+    if (sb.resizeTimer) return;
+    const apply = () => {
+      sb.resizeTimer = undefined;
+      const want = sb.wantedSize;
+      if (!want || !sb.terminal) return;
+      if (sb.appliedSize?.cols === want.cols && sb.appliedSize.rows === want.rows && sb.appliedTo === sb.terminal) return;
+      sb.appliedSize = want;
+      sb.appliedTo = sb.terminal;
+      this.resizeCalls++;
+      void sb.terminal.resize(want.cols, want.rows);
+      // Sizes that arrive in the next moment wait for it, then the latest one is applied.
+      sb.resizeTimer = setTimeout(apply, RESIZE_MIN_MS);
+      sb.resizeTimer.unref();
+    };
+    apply();
   }
+
+  /** Resize calls made to the engine so far (tests and metrics). */
+  resizeCalls = 0;
 
   /** Check button, hint and solution requests from a page. */
   exerciseRequest(
@@ -299,10 +397,35 @@ export class SandboxManager {
     this.sandboxes.get(learner)?.terminal?.updateFlow();
   }
 
+  /**
+   * A page asked for a reset. One destroys the sandbox and creates a fresh one (the
+   * costliest thing a learner can ask for), so requests merge while one is pending,
+   * and one is accepted per minimum interval; `budget` spends the per-address
+   * sandbox allowance (a reset is a new sandbox) and returns its wait when empty.
+   * A refused page gets its screen and state back, with the wait.
+   */
+  requestReset(learner: string, client: SandboxClient, budget: () => number | undefined = () => undefined): ResetOutcome {
+    const sb = this.sandbox(learner);
+    if (sb.resetPending) return { ok: true }; // the page already shows the reset under way
+    const intervalLeft = sb.lastResetAt + (this.opts.minResetIntervalMs ?? MIN_RESET_INTERVAL_MS) - Date.now();
+    const retryAfterMs = intervalLeft > 0 ? intervalLeft : budget();
+    if (retryAfterMs === undefined) {
+      void this.reset(learner);
+      return { ok: true };
+    }
+    this.log.info({ learner: shortHandle(learner), retryAfterMs }, 'reset refused: too soon');
+    // The page cleared its screen when it asked: give it back what it had.
+    client.sendReplay(sb.ring.contents());
+    client.sendMessage(this.statusMessage(sb));
+    return { ok: false, retryAfterMs };
+  }
+
   /** Destroys the learner's sandbox and its data, then starts a fresh one for attached pages. */
   reset(learner: string): Promise<void> {
     const sb = this.sandbox(learner);
     this.log.info({ learner: shortHandle(learner) }, 'reset requested');
+    sb.resetPending = true;
+    sb.lastResetAt = Date.now();
     return sb
       .enqueue(async () => {
         this.setState(sb, 'creating', 'removing');
@@ -314,7 +437,31 @@ export class SandboxManager {
         sb.state = 'absent';
         sb.engineReady = false; // the learner keeps their running slot across a reset
       })
-      .then(() => this.bringUp(sb));
+      .then(() => this.bringUp(sb))
+      .finally(() => (sb.resetPending = false));
+  }
+
+  /**
+   * "Forget me": the learner's sandbox, its data volume and saved scrollback are
+   * deleted. Pages still open see it stopped; their cookie is gone, so they cannot
+   * connect again as this learner.
+   */
+  forget(learner: string): Promise<void> {
+    const sb = this.sandbox(learner);
+    this.log.info({ learner: shortHandle(learner) }, 'learner asked to be forgotten');
+    return sb.enqueue(async () => {
+      this.closeTerminal(sb);
+      sb.ring.clear();
+      sb.live.clear();
+      this.setState(sb, 'stopped', 'stopped');
+      await this.opts.runtime.destroy(learner);
+      this.opts.scrollback?.save(learner, Buffer.alloc(0));
+      sb.containerId = undefined;
+      sb.state = 'absent';
+      sb.engineReady = false;
+      this.slots.release(learner);
+      if (sb.clients.size === 0) this.sandboxes.delete(learner);
+    });
   }
 
   /**
@@ -395,19 +542,43 @@ export class SandboxManager {
     for (const learner of learners) {
       const seen = learner ? lastSeen(learner) : undefined;
       if (seen === undefined || now - seen < maxAge || this.pool.has(learner)) continue; // unknown ones are reconcile's
-      const sb = this.sandbox(learner);
-      await sb.enqueue(async () => {
-        if (sb.clients.size > 0 || this.slots.holds(learner)) return; // in use after all
-        this.log.info({ learner: shortHandle(learner), lastSeen: new Date(seen).toISOString() }, 'deleting sandbox past its maximum stored age');
-        await runtime.destroy(learner);
-        sb.containerId = undefined;
-        sb.state = 'absent';
-        sb.ring.clear();
-        this.sandboxes.delete(learner);
-        removed++;
-      });
+      if (await this.deleteStored(learner, 'past its maximum stored age', { lastSeen: new Date(seen).toISOString() })) removed++;
     }
     return removed;
+  }
+
+  /** Whether nothing uses the learner's sandbox now (stopped or absent, no page, no slot, not pooled). */
+  private isUnused(learner: string): boolean {
+    const sb = this.sandboxes.get(learner);
+    if (this.pool.has(learner) || this.slots.holds(learner) || this.slots.position(learner) > 0) return false;
+    return !sb || (sb.clients.size === 0 && (sb.state === 'stopped' || sb.state === 'absent' || sb.state === 'failed'));
+  }
+
+  /** Deletes a learner's unused sandbox and its data (progress stays); false if it was in use after all. */
+  private async deleteStored(learner: string, why: string, extra: Record<string, unknown> = {}): Promise<boolean> {
+    const sb = this.sandbox(learner);
+    let deleted = false;
+    await sb.enqueue(async () => {
+      if (sb.clients.size > 0 || this.slots.holds(learner)) return; // in use after all
+      const info = await this.opts.runtime.find(learner);
+      if (info?.running) return;
+      this.log.info({ learner: shortHandle(learner), ...extra }, `deleting sandbox data: ${why}`);
+      await this.opts.runtime.destroy(learner);
+      sb.containerId = undefined;
+      sb.state = 'absent';
+      sb.ring.clear();
+      this.sandboxes.delete(learner);
+      deleted = true;
+    });
+    return deleted;
+  }
+
+  private startDiskChecks(): void {
+    const disk = this.disk;
+    if (!disk || this.diskTimer) return;
+    void disk.check();
+    this.diskTimer = setInterval(() => void disk.check(), this.opts.disk!.intervalMs);
+    this.diskTimer.unref();
   }
 
   /**
@@ -504,6 +675,8 @@ export class SandboxManager {
     this.closing = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.storedTimer) clearInterval(this.storedTimer);
+    if (this.diskTimer) clearInterval(this.diskTimer);
+    await this.disk?.stop(); // its helper container and its store reads finish first
     for (const sb of this.sandboxes.values()) {
       clearTimeout(sb.lineKeepTimer);
       this.slots.cancel(sb.learner); // starts waiting in line give up
@@ -632,8 +805,16 @@ export class SandboxManager {
       })
       .catch((err: Error) => {
         if (err instanceof LeftLine) return;
-        this.log.error({ learner: shortHandle(sb.learner), err: err.message }, 'sandbox failed to start');
-        this.setState(sb, 'failed', 'start-failed', err.message);
+        if (err instanceof DiskFull) {
+          this.log.warn({ learner: shortHandle(sb.learner), freeBytes: this.disk?.usage?.freeBytes }, 'new sandbox refused: the engine host is below its free-space mark');
+          this.setState(sb, 'failed', 'disk-full');
+          void this.disk?.check(); // sooner than the next interval: space may have come back
+        } else {
+          // The engine's words stay in the log: they can name hosts, paths and limits. The page gets a reference to them.
+          const ref = randomBytes(4).toString('hex');
+          this.log.error({ learner: shortHandle(sb.learner), ref, err: err.message }, 'sandbox failed to start');
+          this.setState(sb, 'failed', 'start-failed', `${STATUS_TEXT['start-failed']} (reference ${ref})`);
+        }
         // A failed sandbox gives its slot back; Retry queues again if there is a line.
         void sb.enqueue(async () => {
           if (sb.state !== 'failed') return;
@@ -670,6 +851,8 @@ export class SandboxManager {
     try {
       let info = await runtime.find(sb.learner);
       if (!info) {
+        // Below the free-space mark: learners with data resume, no new sandbox takes space.
+        if (this.disk && !this.disk.canCreate() && !this.disk.hasData(sb.learner)) throw new DiskFull();
         this.setState(sb, 'creating', 'creating');
         info = await runtime.create(sb.learner);
       }

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Config, allowedOrigins } from './config.ts';
+import { type Config, allowedHosts, allowedOrigins, configWarnings } from './config.ts';
 import type { Logger } from './log.ts';
 import { TERMINAL_PATH } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
@@ -21,7 +21,7 @@ import { ExerciseChecker } from './exercises/live.ts';
 import { authenticate, createHttpHandler } from './http.ts';
 import { TerminalServer } from './ws.ts';
 import { Metrics } from './metrics.ts';
-import { RateLimiter, clientAddress } from './rate-limit.ts';
+import { RateLimiter, clientAddress, trustedProxies } from './rate-limit.ts';
 import { requestPath } from './request-path.ts';
 import { guardRequest, guardUpgrade } from './listener-guard.ts';
 
@@ -53,6 +53,7 @@ export function createRuntime(config: Config): DockerRuntime {
     runtime: config.sandboxRuntime,
     registry: config.registry === 'on' ? { port: config.registryPort, upstream: config.registryUpstream } : false,
     firewall: { egress: config.sandboxEgress, blocked: config.blockedAddresses },
+    addresses: { networkRange: config.sandboxNetworkRange, nestedPools: config.nestedAddressPools },
   });
 }
 
@@ -64,12 +65,15 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   if (registry) log.info({ mirrors: registry.mirrors }, 'catalog registry ready');
   // DockerRuntime.prepare() installed the network rules too (or threw: no sandbox runs unfiltered).
   if (runtime instanceof DockerRuntime) log.info({ egress: config.sandboxEgress, blocked: config.blockedAddresses }, 'sandbox network rules in place');
-  if (runtime instanceof DockerRuntime && config.sandboxEgress !== 'open' && !runtime.offlineDns) {
-    log.warn('cannot listen on the sandbox network\'s gateway (is the server on another host than the engine?): lookups of outside names in sandboxes will take 20 s to fail');
+  if (runtime instanceof DockerRuntime && runtime.networkWarning) log.warn(runtime.networkWarning);
+  if (runtime instanceof DockerRuntime && config.sandboxEgress !== 'open') {
+    if (runtime.offlineDns) log.info({ port: runtime.offlineDns.port, adopted: runtime.offlineDns.adopted }, 'offline name server ready');
+    else log.warn({ reason: runtime.offlineDnsError }, 'no offline name server: lookups of outside names in sandboxes will take 10-20 s to fail');
   }
   if (config.registry === 'off' && config.sandboxEgress !== 'open') {
     log.warn(`BERTH_REGISTRY=off with BERTH_SANDBOX_EGRESS=${config.sandboxEgress}: sandboxes can pull no images (Docker Hub is outside what they may reach)`);
   }
+  for (const warning of configWarnings(config)) log.warn(warning);
   const missingCaps = missingSandboxCapabilities();
   if (missingCaps.length) {
     // Only a warning: a server in a container does not see the engine host's set.
@@ -80,7 +84,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const metrics = new Metrics();
   // Manager and checker see a runtime whose failed calls are counted.
   const counted = metrics.instrument(runtime);
-  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000) });
+  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000), maxConcurrentRuns: config.maxConcurrentChecks });
   const maxSandboxes = config.maxSandboxes === 'auto' ? defaultMaxSandboxes(config.sandboxMemory) : config.maxSandboxes;
   log.info({ maxSandboxes, computed: config.maxSandboxes === 'auto', warmPool: config.warmPool }, 'running sandboxes allowed at once');
   const manager = new SandboxManager({
@@ -97,16 +101,28 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     detachedGraceMs: config.detachedGrace,
     maxAgeMs: config.sandboxMaxAge,
     maxStoredAgeMs: config.sandboxMaxStoredAge,
+    disk: { stoppedBudget: config.stoppedDiskBudget, minFree: config.minFreeDisk, intervalMs: config.diskCheckInterval },
     learnerLastSeen: (handle) => store.lastSeenAt(handle),
     scrollbackBytes: config.scrollbackBytes,
     scrollback: new ScrollbackStore(join(config.dataDir, 'scrollback'), config.scrollbackBytes),
   });
   const reconciled = await manager.reconcile();
   log.info(reconciled, 'reconciled sandboxes with the engine');
+  void manager.disk?.check().then(() => {
+    const usage = manager.disk?.usage;
+    // Every running sandbox may fill its disk: say so when that is more than the host has.
+    if (usage && maxSandboxes * config.sandboxDisk > usage.freeBytes) {
+      log.warn({ maxSandboxes, sandboxDisk: config.sandboxDisk, freeBytes: usage.freeBytes }, 'BERTH_MAX_SANDBOXES x BERTH_SANDBOX_DISK is more than the engine host has free: sandboxes that fill their disks can fill the host (lower one of them)');
+    }
+  });
 
   let origins = allowedOrigins(config);
+  let hosts = allowedHosts(origins);
   const isAllowedOrigin = (origin: string | undefined) => origin !== undefined && origins.has(origin);
-  const addressOf = (req: IncomingMessage) => clientAddress(req, config.trustProxy === 'on');
+  // DNS rebinding: a page on another name that resolves to us sends its own name as Host.
+  const isAllowedHost = (host: string | undefined) => host !== undefined && hosts.has(host.toLowerCase());
+  const proxies = trustedProxies(config.trustedProxies);
+  const addressOf = (req: IncomingMessage) => clientAddress(req, proxies);
   const limiter = (rate: Config['rateApi']) => (rate ? new RateLimiter(rate) : undefined);
   const apiLimit = limiter(config.rateApi);
   const server = createServer(
@@ -123,7 +139,8 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       runtime,
       lessons,
       isAllowedOrigin,
-      secureCookies: config.publicUrl.startsWith('https:'),
+      isAllowedHost,
+      publicUrl: config.publicUrl,
       clientAddress: addressOf,
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
@@ -133,9 +150,10 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const terminals = new TerminalServer({
     manager,
     log,
-    authenticate: (req) => authenticate(store, req),
+    authenticate: (req) => authenticate(store, req, config.publicUrl.startsWith('https:')),
     isAllowedOrigin,
     maxTerminalsPerLearner: config.maxTerminalsPerLearner,
+    maxSandboxesPerAddress: config.sandboxesPerAddress,
     clientAddress: addressOf,
     limits: { api: apiLimit, sandboxes: limiter(config.rateSandboxes) },
     metrics,
@@ -145,6 +163,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     const path = requestPath(req.url);
     if (path === undefined) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     if (path !== TERMINAL_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (!isAllowedHost(req.headers.host)) return void socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
     terminals.handleUpgrade(req, socket, head);
   }, log));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -158,6 +177,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   });
   const port = (server.address() as AddressInfo).port;
   origins = allowedOrigins(config, port);
+  hosts = allowedHosts(origins);
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
 
   return {
@@ -172,8 +192,8 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     async close() {
       terminals.close();
       checker.close();
+      // The catalog registry and the name server stay: running sandboxes use them until the next start adopts them.
       await manager.shutdown();
-      if (runtime instanceof DockerRuntime) await runtime.close().catch((err: unknown) => log.warn({ err }, 'could not remove the catalog registry'));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

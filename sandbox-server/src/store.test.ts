@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from './store.ts';
@@ -18,7 +18,7 @@ test('learners persist across reopening the store, and migrations run once', () 
     const b = new Store(path);
     assert.equal(b.hasLearner('h1'), true);
     const applied = b.db.prepare('SELECT COUNT(*) AS n FROM migrations').get() as { n: number };
-    assert.equal(applied.n, 3);
+    assert.equal(applied.n, 4);
     const mode = b.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
     assert.equal(mode.journal_mode, 'wal');
     b.close();
@@ -53,4 +53,74 @@ test('progress: first pass kept, attempts and hints counted, reset clears', () =
   assert.deepEqual(store.scores('L'), []);
   assert.equal(store.quizAnswers('L', 'les', 'q'), undefined);
   store.close();
+});
+
+test('writes of one message commit together or not at all; WAL with synchronous=NORMAL', () => {
+  const store = new Store(':memory:');
+  store.addLearner('l1');
+  assert.throws(() =>
+    store.transaction(() => {
+      store.addAttempt('l1', 'lesson', 'a');
+      store.transaction(() => store.markPassed('l1', 'lesson', 'b')); // joins the outer one
+      throw new Error('disk full');
+    }),
+  );
+  assert.deepEqual(store.progress('l1'), [], 'nothing of the failed message was kept');
+  store.transaction(() => {
+    store.addAttempt('l1', 'lesson', 'a');
+    store.markPassed('l1', 'lesson', 'b');
+  });
+  assert.deepEqual(store.progress('l1').map((r) => [r.exercise, r.attempts, r.firstPassedAt !== null]), [['a', 1, false], ['b', 0, true]]);
+  assert.equal((store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous, 1, 'NORMAL');
+  store.close();
+});
+
+test('the data directory is 700 and the database with its -wal and -shm files 600, also for files from before', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+  try {
+    const data = join(dir, 'data');
+    const path = join(data, 'berth.db');
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+    const a = new Store(path);
+    a.addLearner('h1'); // WAL and shared memory now exist
+    assert.deepEqual([mode(data), mode(path), mode(`${path}-wal`), mode(`${path}-shm`)], ['700', '600', '600', '600']);
+    a.close();
+    // An older deployment: world-readable files and directory.
+    chmodSync(data, 0o755);
+    chmodSync(path, 0o644);
+    const b = new Store(path);
+    b.addLearner('h2');
+    assert.deepEqual([mode(data), mode(path), mode(`${path}-wal`), mode(`${path}-shm`)], ['700', '600', '600', '600']);
+    b.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('forgetting a learner deletes their record and everything recorded about them, and no one else\'s', () => {
+  const s = new Store(':memory:');
+  for (const h of ['me', 'you']) {
+    s.addLearner(h);
+    s.markPassed(h, 'l1', 'e1');
+    s.recordScore(h, 'l1', 1, 1);
+    s.saveQuizAnswers(h, 'l1', 'q1', [[0]]);
+  }
+  s.forgetLearner('me');
+  assert.equal(s.hasLearner('me'), false);
+  assert.deepEqual([s.progress('me').length, s.scores('me').length, s.quizAnswers('me', 'l1', 'q1')], [0, 0, undefined]);
+  assert.equal(s.hasLearner('you'), true);
+  assert.equal(s.progress('you').length, 1);
+  s.close();
+});
+
+test('learners from before __Host- cookies are told apart from newer ones', () => {
+  const s = new Store(':memory:');
+  const since = s.hostCookieSince();
+  assert.ok(Math.abs(since - Date.now()) < 60_000, 'recorded when the migration ran');
+  s.addLearner('new');
+  s.db.prepare('INSERT INTO learners (handle, created_at, last_seen_at) VALUES (?, ?, ?)').run('old', since - 1000, since - 1000);
+  assert.equal(s.createdBefore('old', since), true);
+  assert.equal(s.createdBefore('new', since), false);
+  assert.equal(s.createdBefore('nobody', since), false);
+  s.close();
 });

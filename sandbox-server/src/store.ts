@@ -2,7 +2,7 @@
  * The embedded store (node:sqlite, WAL). Migrations are numbered SQL steps applied
  * once each, in order, recorded in the `migrations` table.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -39,6 +39,9 @@ const MIGRATIONS: string[] = [
      answered_at INTEGER NOT NULL,
      PRIMARY KEY (learner, lesson, quiz)
    ) STRICT`,
+  // When this store began issuing __Host- cookies over https: older learners may still present the plain name.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+   INSERT INTO meta (key, value) VALUES ('host_cookie_since', CAST(unixepoch('subsec') * 1000 AS INTEGER))`,
 ];
 
 export interface ProgressRow {
@@ -61,10 +64,31 @@ export class Store {
   readonly db: DatabaseSync;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') createPrivately(path);
     this.db = new DatabaseSync(path);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    // NORMAL in WAL mode: a commit is not fsynced (a power cut may lose the last ones,
+    // never corrupt the file); FULL synced every hint and quiz on the event loop.
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
     this.migrate();
+  }
+
+  private depth = 0;
+
+  /** Runs `fn` in one transaction (one commit for all its writes); nested calls join the outer one. */
+  transaction<T>(fn: () => T): T {
+    if (this.depth > 0) return fn();
+    this.db.exec('BEGIN IMMEDIATE');
+    this.depth++;
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.depth--;
+    }
   }
 
   private migrate(): void {
@@ -111,6 +135,10 @@ export class Store {
   }
 
   private upsert(learner: string, lesson: string, exercise: string, set: string, ...args: (number | string)[]): void {
+    this.transaction(() => this.upsertNow(learner, lesson, exercise, set, ...args));
+  }
+
+  private upsertNow(learner: string, lesson: string, exercise: string, set: string, ...args: (number | string)[]): void {
     this.db
       .prepare(
         `INSERT INTO progress (learner, lesson, exercise, updated_at) VALUES (?, ?, ?, ?)
@@ -171,13 +199,55 @@ export class Store {
     return row ? (JSON.parse(row.answers) as number[][]) : undefined;
   }
 
+  /** Whether a learner's record is older than `at` (epoch ms). */
+  createdBefore(handle: string, at: number): boolean {
+    const row = this.db.prepare('SELECT created_at AS t FROM learners WHERE handle = ?').get(handle) as { t: number } | undefined;
+    return row !== undefined && row.t < at;
+  }
+
+  /** When __Host- cookies began (epoch ms): see identity.ts. */
+  hostCookieSince(): number {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = 'host_cookie_since'").get() as { value: number }).value;
+  }
+
+  /** "Forget me": the learner's record and everything recorded about them, in one transaction. */
+  forgetLearner(learner: string): void {
+    this.transaction(() => {
+      this.resetProgress(learner);
+      this.db.prepare('DELETE FROM learners WHERE handle = ?').run(learner);
+    });
+  }
+
   resetProgress(learner: string): void {
-    this.db.prepare('DELETE FROM quiz_answers WHERE learner = ?').run(learner);
-    this.db.prepare('DELETE FROM progress WHERE learner = ?').run(learner);
-    this.db.prepare('DELETE FROM scores WHERE learner = ?').run(learner);
+    this.transaction(() => {
+      this.db.prepare('DELETE FROM quiz_answers WHERE learner = ?').run(learner);
+      this.db.prepare('DELETE FROM progress WHERE learner = ?').run(learner);
+      this.db.prepare('DELETE FROM scores WHERE learner = ?').run(learner);
+    });
   }
 
   close(): void {
     this.db.close();
+  }
+}
+
+/**
+ * The data directory (700) and the database with its WAL and shared-memory files
+ * (600): progress is personal, and nothing else on the host needs to read it.
+ * SQLite gives -wal and -shm the database file's mode; files from before are fixed.
+ */
+function createPrivately(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  tighten(dir, 0o700);
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) tighten(file, 0o600);
+}
+
+function tighten(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch {
+    // not ours to change (e.g. a directory an operator provides): their permissions stand
   }
 }

@@ -10,7 +10,7 @@ import { WebSocketServer, type RawData, WebSocket } from 'ws';
 import { CloseCode, FIRST_MESSAGE_TIMEOUT_MS, MAX_FRAME_BYTES, type ServerMessage, parseClientMessage } from './protocol.ts';
 import type { SandboxClient, SandboxManager } from './sandboxes.ts';
 import type { Logger } from './log.ts';
-import { shortHandle } from './log.ts';
+import { oncePer, shortHandle } from './log.ts';
 import { type RateLimiter, TokenBucket, limitKey, retryAfterSeconds } from './rate-limit.ts';
 import type { Metrics, RateLimitName } from './metrics.ts';
 import { guarded } from './listener-guard.ts';
@@ -25,14 +25,23 @@ export interface TerminalServerOptions {
   firstMessageTimeoutMs?: number;
   /** The client's address (socket peer, or the trusted proxy's X-Forwarded-For). */
   clientAddress: (req: IncomingMessage) => string;
+  /** Running plus queued sandboxes allowed per client address; absent: no cap. */
+  maxSandboxesPerAddress?: number;
   /** Per-address limits on connections (shared with /api/*) and sandbox creations; absent: off. */
   limits: { api?: RateLimiter; sandboxes?: RateLimiter };
   metrics: Metrics;
 }
 
 const HEARTBEAT_MS = 30_000;
+const originRefusals = oncePer(60_000);
 /** Frames per second a page may send on average, and the burst it may save up. */
 const FRAME_RATE = { perSecond: 200, burst: 1000 };
+/**
+ * Control (text) messages per second per learner, over all their tabs, and the burst:
+ * a page sends a hello, resizes while its window is dragged, and a hint or check now
+ * and then; 190 a second on 8 sockets is an attack on the engine and the store.
+ */
+const CONTROL_RATE = { perSecond: 20, burst: 200 };
 /** Fragments per message (ws defaults to 16384; each is an array slot until the message ends). */
 const MAX_FRAGMENTS = 256;
 
@@ -42,6 +51,10 @@ export class TerminalServer {
   private readonly opts: TerminalServerOptions;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakSet<WebSocket>();
+  /** Open terminal sockets per learner, from the upgrade on. */
+  private readonly sockets = new Map<string, number>();
+  /** Control messages per learner, over all their sockets: each can cost an engine call or a store write. */
+  private readonly controlBudgets = new Map<string, TokenBucket>();
 
   constructor(opts: TerminalServerOptions) {
     this.opts = opts;
@@ -57,7 +70,9 @@ export class TerminalServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { log, metrics, manager, limits } = this.opts;
     if (!this.opts.isAllowedOrigin(req.headers.origin)) {
-      log.warn({ origin: req.headers.origin }, 'terminal upgrade refused: origin not allowed');
+      // Before any limit: no header content at warn, and one line a minute (metrics count every refusal).
+      if (originRefusals()) log.warn('terminal upgrades refused: origin not allowed (is BERTH_PUBLIC_URL the URL learners open? the origins are logged at debug)');
+      log.debug({ origin: String(req.headers.origin ?? '').slice(0, 100) }, 'terminal upgrade refused: origin not allowed');
       metrics.upgrades.inc({ outcome: 'origin' });
       return refuse(socket, 403, 'Forbidden: this origin may not open terminals (see BERTH_PUBLIC_URL / BERTH_ALLOWED_ORIGINS)');
     }
@@ -66,7 +81,8 @@ export class TerminalServer {
       metrics.upgrades.inc({ outcome: 'auth' });
       return refuse(socket, 401, 'Unauthorized: no valid learner cookie; load the site first');
     }
-    if (manager.clientCount(learner) >= this.opts.maxTerminalsPerLearner) {
+    // Counted from the upgrade, not from hello: a socket that never says hello still holds buffers.
+    if ((this.sockets.get(learner) ?? 0) >= this.opts.maxTerminalsPerLearner) {
       metrics.upgrades.inc({ outcome: 'terminals' });
       return refuse(socket, 429, 'Too Many Requests: too many open terminals for this learner');
     }
@@ -81,15 +97,27 @@ export class TerminalServer {
       });
     }
     metrics.upgrades.inc({ outcome: 'accepted' });
+    this.sockets.set(learner, (this.sockets.get(learner) ?? 0) + 1);
+    socket.once('close', () => {
+      const left = (this.sockets.get(learner) ?? 1) - 1;
+      if (left > 0) this.sockets.set(learner, left);
+      else this.sockets.delete(learner);
+    });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, learner, key));
   }
 
   /** Spends a token of a per-address limit; returns the close reason when there is none. */
   private overLimit(name: RateLimitName, limiter: RateLimiter | undefined, key: string, what: string): string | undefined {
+    const waitMs = this.spend(name, limiter, key);
+    return waitMs === undefined ? undefined : `too many ${what} from your address; retry in ${retryAfterSeconds(waitMs)} s`;
+  }
+
+  /** Spends a token of a per-address limit; returns the wait in ms when there is none. */
+  private spend(name: RateLimitName, limiter: RateLimiter | undefined, key: string): number | undefined {
     const taken = limiter?.take(key);
     if (!taken || taken.ok) return undefined;
     this.opts.metrics.rateLimited.inc({ limit: name });
-    return `too many ${what} from your address; retry in ${retryAfterSeconds(taken.retryAfterMs)} s`;
+    return taken.retryAfterMs;
   }
 
   close(): void {
@@ -111,7 +139,8 @@ export class TerminalServer {
       this.opts.firstMessageTimeoutMs ?? FIRST_MESSAGE_TIMEOUT_MS,
     );
     const fail = (code: number, reason: string) => {
-      log.info({ learner: who, code, reason }, 'closing terminal socket');
+      // A bad message's reason quotes the client's JSON (zod names its keys): not logged.
+      log.info({ learner: who, code, reason: code === CloseCode.BadMessage ? 'bad message' : reason }, 'closing terminal socket');
       ws.close(code, closeReason(reason));
     };
 
@@ -124,6 +153,7 @@ export class TerminalServer {
         if (!client) return fail(CloseCode.BadMessage, 'expected hello before input');
         return manager.input(learner, bytes);
       }
+      if (!this.controlBudget(learner).take().ok) return fail(CloseCode.RateLimited, 'too many control messages');
       const parsed = parseClientMessage(bytes.toString('utf8'));
       if (!parsed.ok) return fail(CloseCode.BadMessage, `bad message: ${parsed.error}`);
       const msg = parsed.value;
@@ -134,8 +164,14 @@ export class TerminalServer {
         const creating = manager.status(learner).state === 'absent';
         const refusal = creating && this.overLimit('sandboxes', this.opts.limits.sandboxes, addressKey, 'new sandboxes');
         if (refusal) return fail(CloseCode.RateLimited, refusal);
+        // Running plus queued sandboxes per address: a cookie costs nothing, a slot does.
+        const cap = this.opts.maxSandboxesPerAddress;
+        if (cap !== undefined && !manager.isActive(learner) && manager.activeFromAddress(addressKey, learner) >= cap) {
+          this.opts.metrics.rateLimited.inc({ limit: 'sandboxes' });
+          return fail(CloseCode.RateLimited, `${cap} sandboxes from your address are running or waiting already; close one (operator: BERTH_SANDBOXES_PER_ADDRESS)`);
+        }
         client = new WsClient(ws, msg.cols, msg.rows, msg.lesson, msg.lang ?? 'ko');
-        manager.attach(learner, client);
+        manager.attach(learner, client, addressKey);
         return;
       }
       switch (msg.t) {
@@ -148,9 +184,12 @@ export class TerminalServer {
         case 'resume':
           client.pausedByPage = msg.t === 'pause';
           return manager.flowChanged(learner);
-        case 'reset':
-          void manager.reset(learner);
+        case 'reset': {
+          // A reset is a new sandbox: it spends the per-address allowance for those too.
+          const outcome = manager.requestReset(learner, client, () => this.spend('sandboxes', this.opts.limits.sandboxes, addressKey));
+          if (!outcome.ok) client.sendMessage({ t: 'error', message: resetRefused(client.lang, retryAfterSeconds(outcome.retryAfterMs)) });
           return;
+        }
         case 'check':
         case 'hint':
         case 'solution':
@@ -166,7 +205,18 @@ export class TerminalServer {
     ws.on('error', (err) => log.info({ learner: who, err: err.message }, 'terminal socket error'));
   }
 
+  private controlBudget(learner: string): TokenBucket {
+    let bucket = this.controlBudgets.get(learner);
+    if (!bucket) {
+      bucket = new TokenBucket(CONTROL_RATE);
+      this.controlBudgets.set(learner, bucket);
+    }
+    return bucket;
+  }
+
   private checkAlive(): void {
+    // Budgets of learners with no socket left are full again by now: forget them.
+    for (const learner of this.controlBudgets.keys()) if (!this.sockets.has(learner)) this.controlBudgets.delete(learner);
     for (const ws of this.wss.clients) {
       if (!this.alive.has(ws)) {
         ws.terminate();
@@ -208,6 +258,12 @@ class WsClient implements SandboxClient {
     this.sendMessage({ t: 'replay', bytes: data.length });
     for (let i = 0; i < data.length; i += MAX_FRAME_BYTES) this.sendOutput(data.subarray(i, i + MAX_FRAME_BYTES), () => {});
   }
+}
+
+function resetRefused(lang: 'ko' | 'en', seconds: number): string {
+  return lang === 'ko'
+    ? `방금 샌드박스를 초기화했어요. ${seconds}초 뒤에 다시 초기화할 수 있어요.`
+    : `You reset this sandbox a moment ago. You can reset it again in ${seconds} s.`;
 }
 
 /** Close reasons are limited to 123 bytes of UTF-8; cut on a character boundary. */

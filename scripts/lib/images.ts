@@ -7,6 +7,7 @@
  *                          local registry under Docker Hub names (library/nginx:latest, ...)
  *   berth/sandbox          images/sandbox, the learner's sandbox (rootless nested engine)
  *   berth/registry         images/registry, the registry sandboxes pull the catalog from
+ *   berth/dns              images/dns, the name server that answers sandboxes "no such host"
  *
  * Each image we build carries the label org.berth.input-hash: a hash of every file in
  * its folder plus the image IDs of the images it builds on. ensureImages() rebuilds an
@@ -78,6 +79,7 @@ interface BuiltImage {
 /** Catalog images live on the host engine under this prefix, so they never replace an operator's own nginx:latest. */
 export const CATALOG_PREFIX = 'berth-catalog/';
 export const REGISTRY_IMAGE = 'berth/registry:latest';
+export const DNS_IMAGE = 'berth/dns:latest';
 /** The volume holding the catalog registry's storage (one per engine; every instance's registry mounts it read-only). */
 export const CATALOG_VOLUME = 'berth-catalog';
 /** The short-lived writable registry `npm run images` pushes through (published on 127.0.0.1 only). */
@@ -208,6 +210,17 @@ export const IMAGES: readonly BuiltImage[] = [
     bake: [],
     title: 'berth/registry',
     description: "Berth's catalog registry (Debian's docker-registry): read-only for sandboxes, a push role for npm run images, an optional pull-through cache",
+    hashTag: false,
+    push: [],
+  },
+  {
+    name: 'dns',
+    ref: DNS_IMAGE,
+    dir: join(IMAGES_DIR, 'dns'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'berth/dns',
+    description: "Berth's offline name server (dnsmasq): answers sandboxes' lookups \"no such name\" at once when they may not reach the internet",
     hashTag: false,
     push: [],
   },

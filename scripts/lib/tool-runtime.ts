@@ -1,7 +1,7 @@
 /**
  * A private sandbox environment for the authoring tools and tests (lesson
  * verifier, block runner, check-helper tests): its own instance name, network and
- * catalog registry (started by DockerRuntime.prepare()), all removed by `close()`.
+ * catalog registry and name server (started by DockerRuntime.prepare()), all removed by `close()`.
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../sandbox-server/src/config.ts';
@@ -20,8 +20,7 @@ export async function startToolRuntime(prefix: string, image: string): Promise<T
   return {
     runtime,
     async close() {
-      await runtime.close().catch(() => {});
-      await runtime.removeNetwork().catch(() => {}); // and its firewall rules
+      await runtime.removeNetwork().catch(() => {}); // with its registry, name server and firewall rules
     },
   };
 }

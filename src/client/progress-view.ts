@@ -9,6 +9,8 @@ import type { Strings } from '../i18n/strings.ts';
 export const PROGRESS_URL = '/api/progress';
 export const PROGRESS_EXPORT_URL = '/api/progress/export';
 export const PROGRESS_RESET_URL = '/api/progress/reset';
+/** Deletes the learner (progress, sandbox) and their cookie. */
+export const FORGET_URL = '/api/forget';
 
 export interface LessonProgress {
   passed: number;

@@ -1,9 +1,9 @@
 /**
  * Progress on the home page: a badge per lesson card (`[data-progress-for=<slug>]`),
- * the overall sentence, the export link and the reset button with its dialog.
+ * the overall sentence, the export link, and the reset and forget-me buttons with their dialogs.
  * Text from the server is set with textContent only.
  */
-import { PROGRESS_RESET_URL, PROGRESS_URL, lessonBadge, overallText, parseProgress, type Progress } from './progress-view.ts';
+import { FORGET_URL, PROGRESS_RESET_URL, PROGRESS_URL, lessonBadge, overallText, parseProgress, type Progress } from './progress-view.ts';
 import { isLang, t, type Strings } from '../i18n/strings.ts';
 
 export async function fetchProgress(): Promise<Progress | null> {
@@ -42,7 +42,9 @@ export function initHomeProgress(): void {
   const section = document.querySelector<HTMLElement>('[data-progress-section]');
   const overall = section?.querySelector<HTMLElement>('[data-progress-overall]');
   const resetBtn = section?.querySelector<HTMLButtonElement>('[data-action="reset-progress"]');
-  const dialog = section?.querySelector<HTMLDialogElement>('dialog');
+  const dialog = section?.querySelector<HTMLDialogElement>('dialog[data-dialog="reset"]');
+  const forgetBtn = section?.querySelector<HTMLButtonElement>('[data-action="forget-me"]');
+  const forgetDialog = section?.querySelector<HTMLDialogElement>('dialog[data-dialog="forget"]');
   let totals: Record<string, number> = {};
   try {
     totals = JSON.parse(section?.dataset.totals ?? '{}') as Record<string, number>;
@@ -83,6 +85,27 @@ export function initHomeProgress(): void {
       return;
     }
     await load(s.progress.resetDone);
+  });
+
+  forgetBtn?.addEventListener('click', () => {
+    if (!forgetDialog) return;
+    forgetDialog.returnValue = '';
+    forgetDialog.showModal();
+  });
+  forgetDialog?.addEventListener('close', async () => {
+    if (forgetDialog.returnValue !== 'forget') return;
+    try {
+      // 401: this browser had no learner, so there was nothing to forget.
+      const res = await fetch(FORGET_URL, { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
+      if (!res.ok && res.status !== 401) {
+        say(s.progress.forgetFailed(res.status));
+        return;
+      }
+    } catch {
+      say(s.progress.forgetOffline);
+      return;
+    }
+    await load(s.progress.forgetDone);
   });
 
   void load();

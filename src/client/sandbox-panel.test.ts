@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STOP_WARNING_MS, stopWarning } from './sandbox-panel.ts';
+import { STOP_WARNING_MS, startFailureReference, stopWarning } from './sandbox-panel.ts';
 import { t } from '../i18n/strings.ts';
 
 const now = 1_000_000;
@@ -30,4 +30,10 @@ test('queue and warning text in both languages', () => {
   assert.equal(ko.queue.wait(2), '약 2분 뒤에 시작할 것 같아요.');
   assert.match(ko.stopWarning.idle(90), /90초 뒤/);
   assert.match(en.stopWarning.maxAge(60), /60 s/);
+});
+
+test('a failed start shows the server log\'s reference, never the engine\'s words', () => {
+  assert.equal(startFailureReference('The sandbox could not be started. (reference 1a2b3c4d)'), '1a2b3c4d');
+  assert.equal(startFailureReference('(HTTP code 500) server error - mkfs.ext4: /var/lib/docker...'), undefined);
+  assert.equal(startFailureReference(undefined), undefined);
 });

@@ -94,9 +94,13 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     }
   };
 
-  /** The page's own words for a status code; a failure keeps the server's technical reason. */
-  const statusDetail = (snap: SessionSnapshot): string | undefined =>
-    snap.code && snap.code !== 'start-failed' ? s.statusCode[snap.code] : snap.message;
+  /** The page's own words for a status code; a failed start adds the server log's reference, if it sent one. */
+  const statusDetail = (snap: SessionSnapshot): string | undefined => {
+    if (!snap.code) return snap.message;
+    if (snap.code !== 'start-failed') return s.statusCode[snap.code];
+    const ref = startFailureReference(snap.message);
+    return ref ? `${s.statusCode['start-failed']} ${s.overlay.reference(ref)}` : s.statusCode['start-failed'];
+  };
 
   const renderOverlay = (snap: SessionSnapshot) => {
     if (!overlay || !title || !detail || !retryBtn) return;
@@ -284,4 +288,9 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   });
 
   session.start();
+}
+
+/** The reference a failed start's message carries ("... (reference 1a2b3c4d)"): the reason is in the server's log under it. */
+export function startFailureReference(message: string | undefined): string | undefined {
+  return /\(reference ([0-9a-f]{8})\)/.exec(message ?? '')?.[1];
 }

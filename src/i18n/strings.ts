@@ -92,6 +92,7 @@ const ko = {
     serverShutdown: '서버가 다시 시작되고 있어요.',
     badMessage: '서버와 주고받는 메시지에 문제가 생겼어요. 페이지를 새로 고쳐 주세요.',
     reason: '이유',
+    reference: (ref: string) => `문제가 계속되면 운영자에게 참조 번호를 알려 주세요: ${ref}`,
   },
   statusCode: {
     waiting: '다른 샌드박스가 먼저 시작하고 있어요. 차례가 오면 바로 시작할게요.',
@@ -104,6 +105,7 @@ const ko = {
     stopped: '샌드박스가 멈췄어요. 다시 시작하면 이어서 쓸 수 있어요.',
     'shell-loop': '셸이 시작하자마자 계속 종료돼요. 샌드박스를 초기화해 주세요.',
     'start-failed': '샌드박스를 시작하지 못했어요.',
+    'disk-full': '서버의 디스크 공간이 부족해서 지금은 새 샌드박스를 시작할 수 없어요. 진도는 그대로 남아 있어요.',
   },
   queue: {
     position: (n: number) => (n === 1 ? '대기 순서: 다음 차례예요.' : `대기 순서: ${n}번째예요.`),
@@ -191,6 +193,14 @@ const ko = {
     resetDone: '기록을 지웠어요.',
     resetFailed: (status: number) => `기록을 지우지 못했어요 (HTTP ${status}).`,
     resetOffline: '서버에 연결할 수 없어서 기록을 지우지 못했어요.',
+    forget: '나를 잊기',
+    forgetTitle: '이 브라우저의 나를 잊을까요?',
+    forgetBody:
+      '학습 기록과 샌드박스(그 안의 컨테이너, 이미지, 파일)가 서버에서 모두 지워지고, 이 브라우저의 쿠키도 지워져요. 되돌릴 수 없어요. 여럿이 함께 쓰는 컴퓨터라면 다 쓴 뒤에 눌러 주세요.',
+    forgetConfirm: '모두 지우기',
+    forgetDone: '서버와 이 브라우저에서 내 기록을 모두 지웠어요.',
+    forgetFailed: (status: number) => `지우지 못했어요 (HTTP ${status}).`,
+    forgetOffline: '서버에 연결할 수 없어서 아무것도 지우지 못했어요.',
   },
 };
 
@@ -280,6 +290,7 @@ const en: Strings = {
     serverShutdown: 'The server is restarting.',
     badMessage: 'The server and this page disagree about a message. Reload the page.',
     reason: 'Reason',
+    reference: (ref: string) => `If it keeps happening, give the operator this reference: ${ref}`,
   },
   statusCode: {
     waiting: 'Other sandboxes are starting first. Yours starts as soon as it is its turn.',
@@ -292,6 +303,7 @@ const en: Strings = {
     stopped: 'Your sandbox stopped. Start it again to carry on where you left off.',
     'shell-loop': 'The shell keeps exiting right after it starts. Reset the sandbox.',
     'start-failed': 'The sandbox could not be started.',
+    'disk-full': 'The server is low on disk space, so no new sandbox can start for now. Your progress is kept.',
   },
   queue: {
     position: (n: number) => (n === 1 ? 'You are next in line.' : `You are ${ordinal(n)} in line.`),
@@ -375,6 +387,14 @@ const en: Strings = {
     resetDone: 'Your progress was reset.',
     resetFailed: (status: number) => `Could not reset your progress (HTTP ${status}).`,
     resetOffline: 'Could not reach the server, so nothing was reset.',
+    forget: 'Forget me',
+    forgetTitle: 'Forget you on this browser?',
+    forgetBody:
+      'This deletes your progress and your sandbox (its containers, images and files) from the server, and the cookie from this browser, for good. On a shared computer, use it when you are done.',
+    forgetConfirm: 'Delete everything',
+    forgetDone: 'Everything about you was deleted from the server and this browser.',
+    forgetFailed: (status: number) => `Could not delete it (HTTP ${status}).`,
+    forgetOffline: 'Could not reach the server, so nothing was deleted.',
   },
 };
 

@@ -9,13 +9,60 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { newLearner, removeInstance, startTestBerth, type TestBerth } from '../helpers/berth.ts';
 import { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
-import { SANDBOX_CAPABILITIES, capabilitiesFromStatus } from '../../sandbox-server/src/capabilities.ts';
-import { sandboxOf, sh } from './helpers.ts';
+import { ROOTLESS_CAPABILITIES, SANDBOX_CAPABILITIES, capabilitiesFromStatus } from '../../sandbox-server/src/capabilities.ts';
+import { SandboxCgroup, sandboxOf, sh, waitFor } from './helpers.ts';
+
+const run = promisify(execFile);
+const EPERM = 1;
+const ENOSYS = 38;
+
+/**
+ * Syscalls Docker's default profile allows a container with CAP_SYS_ADMIN, probed with
+ * perl's syscall() (x86-64 numbers); each prints `name errno=N`, 0 when the call
+ * succeeded. Each probe is one the kernel here lets through somewhere without seccomp:
+ * perf_event_open on oneself, quotactl(Q_SYNC), fanotify_init with FID reports and an
+ * O_PATH open_tree need no privilege; fsopen("ext4") and fspick need root of a user
+ * namespace (CVE-2022-0185 started there); bpf on map fd -1, fsconfig, fsmount and
+ * move_mount on fd -1 answer EBADF. So EPERM or ENOSYS here is seccomp's answer.
+ */
+const SYSCALL_PROBES = String.raw`
+sub probe { my ($name, $nr, @a) = @_; $! = 0; my $r = syscall($nr, @a); printf "%s errno=%d\n", $name, $r == -1 ? $! + 0 : 0; }
+my $insns = pack('CCsl', 0xb7, 0, 0, 0) . pack('CCsl', 0x95, 0, 0, 0);   # r0 = 0; exit
+probe('getpid', 39);
+probe('bpf-prog-load', 321, 5, pack('LLPp', 1, 2, $insns, 'GPL') . "\0" x 104, 128);
+probe('bpf-map-lookup', 321, 1, pack('l', -1) . "\0" x 60, 64);
+probe('perf_event_open', 298, pack('LLQ', 1, 128, 0) . pack('Q', 0) x 3 . pack('Q', 0x61) . "\0" x 80, 0, -1, -1, 0);
+probe('quotactl', 179, 0x80000100, 0, 0, 0);
+probe('lookup_dcookie', 212, 0, 0, 0);
+probe('fanotify_init', 300, 0x200, 0);
+probe('syslog', 103, 10, 0, 0);
+probe('fsopen', 430, 'ext4', 0);
+probe('fsconfig', 431, -1, 6, 0, 0, 0);
+probe('fsmount', 432, -1, 0, 0);
+probe('fspick', 433, -100, '/', 0);
+probe('open_tree', 428, -100, '/', 0);
+probe('move_mount', 429, -1, '', -100, '/tmp', 4);
+`;
+/** Refused with EPERM (the names of SYSCALL_PROBES). */
+const KERNEL_SURFACE = ['bpf-prog-load', 'bpf-map-lookup', 'perf_event_open', 'quotactl', 'lookup_dcookie', 'fanotify_init', 'syslog'];
+/** The new mount API: refused with ENOSYS, so mount(8) falls back to mount(2). */
+const MOUNT_API = ['fsopen', 'fsconfig', 'fsmount', 'fspick', 'open_tree', 'move_mount'];
+
+/** A process's status file on the host, or undefined once it has exited. */
+function hostStatus(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /** The host's settings the attacks aim at, read on the host itself. */
 function hostTargets(): Record<string, string> {
@@ -72,8 +119,9 @@ describe('escape attempts from a sandbox', () => {
     term = new TestTerminal(berth.origin, { cookie });
     await term.waitForState('ready', 90_000);
     sandbox = await sandboxOf(berth, cookie);
-    // Pulled once from the catalog registry, for the nested probes.
+    // Pulled once from the catalog registry, for the nested probes (debian has perl).
     assert.match(await sh(term, 'docker pull -q busybox', 120_000), /busybox/);
+    assert.match(await sh(term, 'docker pull -q debian', 120_000), /debian/);
   });
   after(async () => {
     term?.close();
@@ -86,6 +134,8 @@ describe('escape attempts from a sandbox', () => {
     t.diagnostic(`CapAdd ${hc.CapAdd?.join(',')}; CapDrop ${hc.CapDrop?.join(',')}; ReadonlyRootfs ${hc.ReadonlyRootfs}`);
     assert.deepEqual(hc.CapDrop, ['ALL']);
     assert.deepEqual([...(hc.CapAdd ?? [])].sort(), [...SANDBOX_CAPABILITIES].sort());
+    // No DAC_OVERRIDE: newuidmap/newgidmap need only their file capabilities.
+    assert.deepEqual([...(hc.CapAdd ?? [])].sort(), ['MKNOD', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN']);
     assert.equal(hc.Privileged, false);
     assert.equal(hc.ReadonlyRootfs, true);
     const seccomp = (hc.SecurityOpt ?? []).filter((o: string) => o.startsWith('seccomp='));
@@ -112,20 +162,106 @@ describe('escape attempts from a sandbox', () => {
     assert.match(image, /Permission denied/);
   });
 
-  test("the learner's shell: no capabilities, seccomp filtering, no setuid program but newuidmap/newgidmap", async (t) => {
+  test("the learner's shell: no capabilities, not even in its bounding set, seccomp filtering, no setuid program", async (t) => {
     const status = await sh(term, 'cat /proc/self/status');
-    assert.equal(capabilitiesFromStatus(status, 'CapEff').size, 0, 'no effective capability');
-    assert.equal(capabilitiesFromStatus(status, 'CapPrm').size, 0, 'no permitted capability');
-    const bounding = capabilitiesFromStatus(status, 'CapBnd');
-    t.diagnostic(`CapBnd: ${[...bounding].join(',')}`);
-    assert.ok([...bounding].every((c) => SANDBOX_CAPABILITIES.includes(c)), `bounding set ${[...bounding]}`);
+    for (const field of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'] as const) {
+      const caps = capabilitiesFromStatus(status, field);
+      t.diagnostic(`${field}: ${[...caps].join(',') || '-'}`);
+      assert.equal(caps.size, 0, `${field} of the shell is empty`);
+    }
+    assert.match(status, /^NoNewPrivs:\s+1$/m, 'no_new_privs: no program it runs gains a privilege');
     assert.match(status, /^Seccomp:\s+2$/m, 'seccomp mode 2 (filter)');
-    const found = await script('find / -xdev -perm /6000 2>/dev/null | sort | sed "s/^/setuid: /"', 'shell');
+    const found = await script('find / -xdev -perm /6000 2>/dev/null | sort | sed "s/^/setuid: /"; /usr/sbin/getcap -r / 2>/dev/null | sort | sed "s/^/filecap: /"', 'shell');
     const setuid = [...found.matchAll(/^setuid: (\S+)/gm)].map((m) => m[1]);
-    assert.deepEqual(setuid, ['/usr/bin/newgidmap', '/usr/bin/newuidmap']);
+    assert.deepEqual(setuid, [], 'no setuid or setgid program');
+    // newuidmap/newgidmap carry one capability each instead of a setuid bit: no path to uid 0.
+    const filecaps = [...found.matchAll(/^filecap: (.+?)\s*$/gm)].map((m) => m[1]);
+    assert.deepEqual(filecaps, ['/usr/bin/newgidmap cap_setgid=ep', '/usr/bin/newuidmap cap_setuid=ep']);
     const options = await script('findmnt -no OPTIONS --target ~', 'shell');
     assert.match(options, /nosuid/, "the learner's disk ignores setuid bits");
     assert.match(options, /nodev/, "and device nodes");
+  });
+
+  test('processes the server starts (checks, the events watcher) hold no capability; the engine only SETUID and SETGID', async (t) => {
+    const check = await berth.runtime.exec(sandbox, ['cat', '/proc/self/status'], 10_000);
+    assert.equal(check.exitCode, 0, check.stderr);
+    assert.match(check.stdout, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'the check runs as the learner');
+    assert.equal(capabilitiesFromStatus(check.stdout, 'CapBnd').size, 0, 'a check exec: empty bounding set');
+    assert.match(check.stdout, /^NoNewPrivs:\s+1$/m);
+    const cgroup = new SandboxCgroup(sandbox);
+    const stop = await berth.runtime.watchEvents(sandbox, () => {});
+    try {
+      await waitFor(() => cgroup.processes().some((p) => p.cmdline.startsWith('docker events')), 10_000, 'the events watcher');
+      // Every process of the sandbox in the host's user namespace (nested containers have
+      // a full bounding set in their own), read on the host.
+      const hostNs = readlinkSync('/proc/self/ns/user');
+      const seen: string[] = [];
+      for (const p of cgroup.processes()) {
+        const status = hostStatus(p.pid);
+        let ns: string;
+        try {
+          ns = readlinkSync(`/proc/${p.pid}/ns/user`);
+        } catch {
+          continue; // exited meanwhile
+        }
+        if (!status || ns !== hostNs) continue;
+        const bounding = [...capabilitiesFromStatus(status, 'CapBnd')].sort();
+        seen.push(`${p.cmdline.slice(0, 40)}: ${bounding.join(',') || '-'}`);
+        if (p.cmdline.startsWith('docker events')) assert.deepEqual(bounding, [], 'the events watcher: empty bounding set');
+        else assert.ok(bounding.every((c) => ROOTLESS_CAPABILITIES.includes(c)), `${p.cmdline}: bounding set ${bounding}`);
+        assert.equal(capabilitiesFromStatus(status, 'CapEff').size, 0, `${p.cmdline}: no effective capability`);
+      }
+      t.diagnostic(seen.join('\n'));
+      const info = await berth.runtime.docker.getContainer(sandbox).inspect();
+      const init = [...capabilitiesFromStatus(hostStatus(info.State.Pid)!, 'CapBnd')].sort();
+      assert.deepEqual(init, [...ROOTLESS_CAPABILITIES].sort(), "the engine's tree keeps only what newuidmap/newgidmap need");
+    } finally {
+      stop();
+    }
+  });
+
+  test('kernel surface CAP_SYS_ADMIN would open is refused: shell, user namespace, nested --privileged', async (t) => {
+    const b64 = Buffer.from(SYSCALL_PROBES).toString('base64');
+    const runners = {
+      shell: 'perl',
+      'user namespace': 'unshare -Urm perl',
+      'nested --privileged': 'docker run --rm -i --privileged debian perl',
+    };
+    for (const [where, runner] of Object.entries(runners)) {
+      const out = await sh(term, `echo ${b64} | base64 -d | ${runner} 2>&1`, 120_000);
+      const errno = new Map([...out.matchAll(/^([\w-]+) errno=(\d+)\s*$/gm)].map((m) => [m[1]!, Number(m[2])]));
+      t.diagnostic(`${where}: ${[...errno].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      assert.equal(errno.get('getpid'), 0, `${where}: the control syscall works (output:\n${out})`);
+      for (const name of KERNEL_SURFACE) assert.equal(errno.get(name), EPERM, `${where}: ${name} refused with EPERM`);
+      for (const name of MOUNT_API) assert.equal(errno.get(name), ENOSYS, `${where}: ${name} refused with ENOSYS`);
+    }
+    // The control for ENOSYS: mount(8) falls back to mount(2) and mounts in a user namespace.
+    const mount = await script(`unshare -Urm sh -c 'mkdir -p /tmp/t && mount -t tmpfs t /tmp/t && findmnt -no FSTYPE /tmp/t'; echo "userns-mount rc=$?"`, 'shell');
+    assert.match(mount, /^tmpfs\s*$/m, mount);
+    assert.match(mount, /^userns-mount rc=0\s*$/m, mount);
+  });
+
+  test('once its disk is mounted, a sandbox cannot open a loop device, not even as root with MKNOD', async (t) => {
+    const devices = new SandboxCgroup(sandbox).text('devices', 'devices.list');
+    t.diagnostic(devices.replace(/\n/g, ', '));
+    assert.doesNotMatch(devices, /^b 7:/m, 'no loop device allowed');
+    assert.doesNotMatch(devices, /^c 10:237 /m, 'no /dev/loop-control');
+    // Root in the sandbox with the container's capabilities (what a setuid or kernel bug
+    // could give): it makes the nodes, of its own disk's device and another one, and
+    // cannot open them.
+    const { stdout } = await run('docker', [
+      'exec', '-u', 'root', sandbox, 'bash', '-c',
+      [
+        'own=$(findmnt -no MAJ:MIN /home/learner | tr -d "[:space:]" | cut -d: -f2); echo "own=$own"',
+        'for n in $own $((own + 1)); do mknod /tmp/l$n b 7 $n; echo "mknod-$n rc=$?"; head -c 512 /tmp/l$n >/dev/null; echo "open rc=$?"; rm -f /tmp/l$n; done',
+        'mknod /tmp/lc c 10 237; echo "mknod-control rc=$?"; : < /tmp/lc; echo "open-control rc=$?"; rm -f /tmp/lc',
+      ].join('\n'),
+    ]);
+    t.diagnostic(stdout);
+    assert.match(stdout, /^own=\d+$/m, stdout);
+    assert.equal(exitCodes(stdout).get('mknod-control'), 0, 'the node can be made (root has MKNOD)...');
+    assert.equal([...stdout.matchAll(/^open rc=(\d+)$/gm)].filter((m) => m[1] !== '0').length, 2, `...but no loop device opened: ${stdout}`);
+    assertAllFailed(stdout, ['open-control']);
   });
 
   test('host block devices: none visible, none can be made or mounted (shell and user namespace)', async (t) => {

@@ -14,6 +14,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,6 +60,12 @@ class OutsideStandIn {
   get internet(): string {
     return this.at(3);
   }
+  /**
+   * Stand-ins for the local network a school's Berth sits on (router, NAS, other
+   * servers), one in each private, shared and link-local range, routed to the
+   * namespace by /32 host routes only (nothing else on those ranges changes).
+   */
+  readonly local = [`10.213.${randomInt(256)}.5`, `172.16.213.${randomInt(250) + 2}`, `192.168.213.${randomInt(250) + 2}`, `100.64.213.${randomInt(250) + 2}`, `169.254.213.${randomInt(250) + 2}`];
 
   async start(): Promise<void> {
     ip('netns', 'add', this.ns);
@@ -71,9 +78,14 @@ class OutsideStandIn {
     ip('-n', this.ns, 'link', 'set', this.nsIf, 'up');
     ip('-n', this.ns, 'link', 'set', 'lo', 'up');
     ip('-n', this.ns, 'route', 'add', 'default', 'via', this.hostSide);
+    for (const a of this.local) {
+      ip('-n', this.ns, 'addr', 'add', `${a}/32`, 'dev', this.nsIf);
+      ip('route', 'add', `${a}/32`, 'dev', this.hostIf, 'src', this.hostSide);
+    }
     // The host routes both addresses to the namespace, never to its default route.
-    for (const a of [this.metadata, this.internet]) assert.match(ip('route', 'get', a), new RegExp(`dev ${this.hostIf}`));
+    for (const a of [this.metadata, this.internet, ...this.local]) assert.match(ip('route', 'get', a), new RegExp(`dev ${this.hostIf}`));
     const code = `require('http').createServer((q, s) => s.end('stand-in ' + q.socket.localAddress)).listen(${this.port});
+      require('net').createServer((s) => s.end('220 stand-in mail server\\r\\n')).listen(25);
       const dns = require('dgram').createSocket('udp4');
       dns.on('message', (m, from) => {
         const labels = []; for (let i = 12; m[i]; i += m[i] + 1) labels.push(m.toString('latin1', i + 1, i + 1 + m[i]));
@@ -244,6 +256,27 @@ describe('sandbox network isolation', () => {
     const name = `open-${standIn.tag}.example`;
     await lookup(name, standIn.internet);
     assert.ok(standIn.dnsQueries.includes(name), 'control: with egress open, the outside name server is asked');
+  });
+
+  test('open: the local network (private, shared, link-local ranges) and outgoing mail are refused by default', async (t) => {
+    await restart({ sandboxEgress: 'open', blockedAddresses: config.blockedAddresses });
+    const mail = async (address: string) => {
+      const r = await berth.runtime.exec(sandboxA, ['bash', '-c', `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/25 && head -c 3 <&3' 2>/dev/null || echo refused`], 15_000);
+      return r.stdout.trim();
+    };
+    for (const address of standIn.local) {
+      assert.match(await fromHost(standIn.url(address)), REACHED, `control: ${address} answers the host`);
+      assert.match(await probe(standIn.url(address)), REFUSED, `${address} from the sandbox`);
+    }
+    assert.match(await nestedProbe(standIn.url(standIn.local[2]!)), /^refused/, 'a nested container is refused the local network too');
+    assert.match(await probe(standIn.url(standIn.internet)), REACHED, 'control: the outside still is reachable');
+    const fromHostMail = await new Promise<string>((resolve) => {
+      const c = connect(25, standIn.internet, () => c.once('data', (d) => (resolve(d.toString().slice(0, 3)), c.destroy())));
+      c.on('error', (e) => resolve(e.message));
+    });
+    assert.equal(fromHostMail, '220', 'control: the mail stand-in answers the host');
+    assert.equal(await mail(standIn.internet), 'refused', 'outgoing mail (tcp/25) to the outside');
+    t.diagnostic(`local stand-ins refused: ${standIn.local.join(', ')}`);
   });
 
   test('open with the stand-in on BERTH_BLOCKED_ADDRESSES: that address is refused, the rest of the outside is not', async () => {

@@ -390,7 +390,7 @@ describe('adversarial: terminal socket and HTTP front door', () => {
 describe('adversarial: behind a trusted proxy', () => {
   let berth: TestBerth;
   before(async () => {
-    berth = await startTestBerth(testConfig({ BERTH_REGISTRY: 'off', BERTH_TRUST_PROXY: 'on', BERTH_RATE_SESSIONS: '2/min', BERTH_RATE_API: '4/min' }));
+    berth = await startTestBerth(testConfig({ BERTH_REGISTRY: 'off', BERTH_TRUSTED_PROXIES: '127.0.0.9', BERTH_RATE_SESSIONS: '2/min', BERTH_RATE_API: '4/min' }));
   });
   after(async () => {
     await berth?.destroy();

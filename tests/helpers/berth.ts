@@ -11,7 +11,9 @@ import { loadConfig, type Config } from '../../sandbox-server/src/config.ts';
 import { startBerth, createRuntime, type Berth } from '../../sandbox-server/src/server.ts';
 import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
 import { removeRegistry } from '../../sandbox-server/src/registry.ts';
+import { removeOfflineDns } from '../../sandbox-server/src/runtime/offline-dns.ts';
 import type { DockerRuntime } from '../../sandbox-server/src/runtime/docker.ts';
+import { TestTerminal } from './terminal-client.ts';
 
 export interface TestBerth extends Berth {
   config: Config;
@@ -35,8 +37,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-export async function startTestBerth(config: Config = testConfig()): Promise<TestBerth> {
-  const log = pino({ level: config.logLevel });
+/** `log`: a logger of the test's own, e.g. one that collects the lines to check what the server logs. */
+export async function startTestBerth(config: Config = testConfig(), log: pino.Logger = pino({ level: config.logLevel })): Promise<TestBerth> {
   const runtime = createRuntime(config);
   const berth = await startBerth(config, log, runtime);
   const stop = () => berth.close();
@@ -64,6 +66,8 @@ export async function removeInstance(runtime: DockerRuntime, instance: string): 
   }
   const { Volumes } = await docker.listVolumes({ filters: labelFilter(instance, 'sandbox-data') });
   for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+  // The name server too, even if a sandbox could not be removed (removeNetwork() keeps it then).
+  await removeOfflineDns(docker, instance).catch(() => {});
   // The network last, with the firewall rules that guarded it (runtime/firewall.ts).
   await runtime.removeNetwork().catch(() => {});
 }
@@ -75,4 +79,36 @@ export async function newLearner(berth: { origin: string }): Promise<string> {
   const setCookie = res.headers.get('set-cookie');
   if (!setCookie) throw new Error('no cookie issued');
   return setCookie.split(';')[0]!;
+}
+
+export interface OneSandbox {
+  berth: TestBerth;
+  /** The learner's terminal, ready. */
+  term: TestTerminal;
+  /** The sandbox container's id. */
+  sandbox: string;
+  /** Runs a script in the sandbox as the learner (no TTY); stdout and stderr together. */
+  sh(script: string, timeoutMs?: number): Promise<{ code: number | null; out: string }>;
+  close(): Promise<void>;
+}
+
+/** A server with one learner whose sandbox is ready: what most integration tests start from. */
+export async function startWithSandbox(config: Config = testConfig()): Promise<OneSandbox> {
+  const berth = await startTestBerth(config);
+  const term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
+  await term.waitForState('ready', 90_000);
+  const sandbox = (await berth.runtime.listSandboxes())[0]!.id;
+  return {
+    berth,
+    term,
+    sandbox,
+    async sh(script, timeoutMs = 300_000) {
+      const r = await berth.runtime.exec(sandbox, ['bash', '-c', script], timeoutMs);
+      return { code: r.exitCode, out: r.stdout + r.stderr };
+    },
+    async close() {
+      term.close();
+      await berth.destroy();
+    },
+  };
 }

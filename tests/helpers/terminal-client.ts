@@ -15,11 +15,12 @@ export class TestTerminal {
   closed: ClosedInfo | undefined;
   readonly opened: Promise<void>;
 
-  constructor(origin: string, opts: { cookie?: string; originHeader?: string; hello?: { cols: number; rows: number; lesson?: string; lang?: 'ko' | 'en' } | false }) {
+  /** localAddress: the client's own address (e.g. 127.0.0.9), so tests can be learners at different addresses. */
+  constructor(origin: string, opts: { cookie?: string; originHeader?: string; localAddress?: string; hello?: { cols: number; rows: number; lesson?: string; lang?: 'ko' | 'en' } | false }) {
     const url = origin.replace(/^http/, 'ws') + TERMINAL_PATH;
     const headers: Record<string, string> = {};
     if (opts.cookie) headers.Cookie = opts.cookie;
-    this.ws = new WebSocket(url, { headers, origin: opts.originHeader ?? origin });
+    this.ws = new WebSocket(url, { headers, origin: opts.originHeader ?? origin, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));

@@ -144,16 +144,20 @@ docker run --rm multi`, 300_000);
     assert.equal(info.Config.Labels['org.berth.role'], 'registry');
   });
 
-  test('a restart replaces a stale registry container and sandboxes keep pulling', async () => {
+  test('a restart keeps the running registry, replaces a stale one, and sandboxes keep pulling', async () => {
     const docker = berth.runtime.docker;
+    const registries = async () => (await docker.listContainers({ all: true, filters: { label: [`org.berth.instance=${berth.config.instance}`, 'org.berth.role=registry'] } })).map((c) => c.Id);
+    const running = await registries();
+    assert.equal(running.length, 1);
     term.close();
     await berth.stop();
-    assert.equal((await docker.listContainers({ all: true, filters: { label: [`org.berth.instance=${berth.config.instance}`, 'org.berth.role=registry'] } })).length, 0, 'close() removed the registry');
+    assert.deepEqual(await registries(), running, 'a stopping server leaves the registry to the sandboxes');
     // A leftover from a crash: same labels, wrong everything else.
     const stale = await docker.createContainer({ Image: 'berth-catalog/busybox:latest', Cmd: ['sleep', '600'], Labels: registryLabels(berth.config.instance, 'registry') });
     const config = berth.config;
     berth = await startTestBerth(config);
     await assert.rejects(docker.getContainer(stale.id).inspect(), /no such container/i);
+    assert.deepEqual(await registries(), running, 'the restarted server adopted the running registry');
     term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
     await term.waitForState('ready', 90_000);
     sandbox = (await berth.runtime.listSandboxes()).sort((x, y) => y.createdAt - x.createdAt)[0]!.id;

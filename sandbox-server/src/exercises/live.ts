@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
 import { CHECK_TIMEOUT_S, buildRunScript, parseRunOutput, type CheckPlan } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
+import { Semaphore } from '../semaphore.ts';
 import type { Exercise, ExerciseFile, Lang, Quiz } from './schema.ts';
 
 export type Trigger = 'attach' | 'event' | 'prompt' | 'check';
@@ -76,6 +77,8 @@ export interface CheckerOptions {
   lessons: ReadonlyMap<string, ExerciseFile>;
   /** Called with each run's duration (metrics, benchmarks). */
   onRun?: (ms: number) => void;
+  /** Check runs at once over all learners (each is an exec the engine serves); default 8. */
+  maxConcurrentRuns?: number;
 }
 
 export class ExerciseChecker {
@@ -83,8 +86,12 @@ export class ExerciseChecker {
   private readonly opts: CheckerOptions;
   private closed = false;
 
+  /** One slot per check run in flight, over all learners. */
+  private readonly runSlots: Semaphore;
+
   constructor(opts: CheckerOptions) {
     this.opts = opts;
+    this.runSlots = new Semaphore(opts.maxConcurrentRuns ?? 8);
   }
 
   /** Stops watching every sandbox; runs still in flight finish without recording. */
@@ -183,10 +190,12 @@ export class ExerciseChecker {
     if (!file || !quiz) return;
     const correct = gradeQuiz(quiz, answers);
     const { store } = this.opts;
-    store.addAttempt(learner, sub.lesson!, quizKey(quizId));
-    if (correct.every(Boolean)) store.markPassed(learner, sub.lesson!, quizKey(quizId));
-    store.saveQuizAnswers(learner, sub.lesson!, quizId, answers.slice(0, quiz.questions.length));
-    if (file.graded) this.recordScore(learner, sub.lesson!, file);
+    store.transaction(() => {
+      store.addAttempt(learner, sub.lesson!, quizKey(quizId));
+      if (correct.every(Boolean)) store.markPassed(learner, sub.lesson!, quizKey(quizId));
+      store.saveQuizAnswers(learner, sub.lesson!, quizId, answers.slice(0, quiz.questions.length));
+      if (file.graded) this.recordScore(learner, sub.lesson!, file);
+    });
     this.broadcast(learner, sub.lesson!);
   }
 
@@ -283,6 +292,12 @@ export class ExerciseChecker {
     this.opts.onRun?.(Date.now() - began);
     const { results } = parseRunOutput(stdout, plan);
     const { store } = this.opts;
+    // One commit for the whole run, not one per exercise.
+    store.transaction(() => this.recordRun(learner, lesson, file, live, results, attempt));
+  }
+
+  private recordRun(learner: string, lesson: string, file: ExerciseFile, live: LessonLive, results: ReturnType<typeof parseRunOutput>['results'], attempt: boolean): void {
+    const { store } = this.opts;
     file.exercises.forEach((exercise, e) => {
       const checks = results[e]!;
       const failing = exercise.checks.findIndex((_, c) => checks[c]?.exitCode !== 0);
@@ -307,10 +322,15 @@ export class ExerciseChecker {
     if (file.graded) this.recordScore(learner, lesson, file);
   }
 
-  /** Runs a plan's script in the sandbox in one exec; returns its stdout. */
+  /** Runs a plan's script in the sandbox in one exec, when a run slot is free; returns its stdout. */
   private async execPlan(containerId: string, plan: CheckPlan): Promise<string> {
-    const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
-    return result.stdout;
+    await this.runSlots.acquire();
+    try {
+      const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
+      return result.stdout;
+    } finally {
+      this.runSlots.release();
+    }
   }
 
   private lessonLive(lc: LearnerChecks, lesson: string): LessonLive {

@@ -8,13 +8,15 @@ import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
-import type { ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
-import { networkGateway, startRegistry, type Registry } from '../registry.ts';
+import type { DiskUsage, ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
+import { removeLeftoverHelpers, runHelperContainer } from './helper-container.ts';
+import { networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
 import { loadConfig } from '../config.ts';
 import { applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
-import { startOfflineDns, type OfflineDns } from './offline-dns.ts';
+import { removeOfflineDns, startOfflineDns, type OfflineDns } from './offline-dns.ts';
 import { CappedLines } from './capped-lines.ts';
+import { candidateSubnets, contains, firstHost, formatAddressPools, isIpv4Range, overlaps, subnetPrefix, type AddressPool } from './address-pools.ts';
 
 export const SANDBOX_USER = 'learner';
 export const SANDBOX_HOME = '/home/learner';
@@ -34,6 +36,8 @@ const SECCOMP_PROFILE = JSON.stringify(JSON.parse(readFileSync(new URL('./seccom
 /** Writable places on the read-only root filesystem; tmpfs counts against the memory limit. */
 const SANDBOX_TMPFS = { '/tmp': 'rw,nosuid,nodev,size=256m', '/run': 'rw,nosuid,nodev,size=16m' };
 const MAX_EXEC_OUTPUT = 1024 * 1024;
+/** org.berth.role of the disk measuring helper (diskUsage). */
+const DISK_USAGE_ROLE = 'disk-usage';
 /** `docker events --format '{{.Type}}'` prints one word per line. */
 const MAX_EVENT_LINE = 256;
 /** Time the nested engine gets to stop its own containers (which get 10 s) before a kill. */
@@ -45,15 +49,21 @@ export interface DockerRuntimeOptions {
   limits: SandboxLimits;
   docker?: Docker;
   /**
-   * The catalog registry every sandbox uses as its Docker Hub mirror, started by
-   * prepare() (default: on, port 5000, no pull-through upstream); false: none.
-   * Whoever calls prepare() calls close() when done (it removes the registry container).
+   * The catalog registry every sandbox uses as its Docker Hub mirror, started (or
+   * adopted) by prepare() (default: on, port 5000, no pull-through upstream); false:
+   * none. It outlives the server; removeNetwork() removes it with the instance.
    */
   registry?: { port: number; upstream: string } | false;
   /** What sandboxes may reach on the network (runtime/firewall.ts); default: the registry only, metadata blocked. */
   firewall?: FirewallPolicy;
   /** OCI runtime for sandbox containers (HostConfig.Runtime), e.g. runc or sysbox-runc; default runc. */
   runtime?: string;
+  /**
+   * Where the sandbox network takes its subnet, and the pools of the nested engines
+   * (runtime/address-pools.ts); default: the BERTH_SANDBOX_NETWORK_RANGE and
+   * BERTH_NESTED_ADDRESS_POOLS defaults.
+   */
+  addresses?: { networkRange: string; nestedPools: AddressPool[] };
 }
 
 export class DockerRuntime implements SandboxRuntime {
@@ -73,9 +83,18 @@ export class DockerRuntime implements SandboxRuntime {
   private readonly firewall: FirewallPolicy;
   /** Answers sandboxes' DNS "no such name" when they may not reach the outside (runtime/offline-dns.ts). */
   offlineDns: OfflineDns | undefined;
+  /** Why prepare() could not start it, when it could not. */
+  offlineDnsError: string | undefined;
   private readonly ociRuntime: string;
+  /** Name servers sandboxes get (the gateway, where the redirect catches them), unless egress is open. */
+  private sandboxDns: string[] | undefined;
   /** Whether the engine confines containers with AppArmor (checked by prepare()). */
   private appArmor = false;
+  private readonly addresses: { networkRange: string; nestedPools: AddressPool[] };
+  /** The sandbox network's IPv4 subnet, once prepare() has made or found it. */
+  sandboxSubnet: string | undefined;
+  /** Set by prepare() when it had to keep a sandbox network outside the range (the server logs it). */
+  networkWarning: string | undefined;
 
   constructor(opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Docker();
@@ -85,6 +104,7 @@ export class DockerRuntime implements SandboxRuntime {
     this.registryOptions = opts.registry ?? { port: 5000, upstream: '' };
     this.firewall = opts.firewall ?? { egress: DEFAULTS.sandboxEgress, blocked: DEFAULTS.blockedAddresses };
     this.ociRuntime = opts.runtime ?? 'runc';
+    this.addresses = opts.addresses ?? { networkRange: DEFAULTS.sandboxNetworkRange, nestedPools: DEFAULTS.nestedAddressPools };
   }
 
   get networkName(): string {
@@ -115,26 +135,26 @@ export class DockerRuntime implements SandboxRuntime {
       throw new Error(`the Docker engine has no runtime "${this.ociRuntime}" (BERTH_SANDBOX_RUNTIME); it has: ${Object.keys(engine.Runtimes ?? {}).join(', ')}`);
     }
     this.appArmor = (engine.SecurityOptions ?? []).some((o) => o.includes('name=apparmor'));
-    const existing = await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') });
-    if (!existing.some((n) => n.Name === this.networkName)) {
-      await this.docker.createNetwork({
-        Name: this.networkName,
-        Driver: 'bridge',
-        Labels: berthLabels(this.instance, 'network'),
-        Options: {
-          // Sandboxes share this bridge only to reach the registry (and, if allowed, the outside).
-          'com.docker.network.bridge.enable_icc': 'false',
-          // A name of our own, so the firewall rules read as what they are.
-          'com.docker.network.bridge.name': bridgeNameFor(this.instance),
-        },
-      });
-    }
+    await removeLeftoverHelpers(this.docker, this.instance, [DISK_USAGE_ROLE]);
+    this.sandboxSubnet = await this.sandboxNetwork();
     // With egress off, sandboxes may reach the catalog only: no pull-through cache to start.
     const registry = this.registryOptions === false ? false : { ...this.registryOptions, upstream: this.firewall.egress === 'off' ? '' : this.registryOptions.upstream };
     const gateway = await networkGateway(this.docker, this.networkName);
-    await this.offlineDns?.close();
-    // Only on the engine's host can we bind its gateway; elsewhere lookups just fail slowly.
-    this.offlineDns = this.firewall.egress === 'open' ? undefined : await startOfflineDns(gateway).catch(() => undefined);
+    // Name servers named explicitly: with the engine's default, Docker's embedded DNS
+    // forwards from the host's namespace when the host's resolver is on loopback
+    // (dnsmasq, unbound, systemd-resolved), past the redirect below (libnetwork#1595).
+    this.sandboxDns = this.firewall.egress === 'open' ? undefined : [gateway];
+    // A container that outlives this process, so lookups fail at once while it is down too.
+    this.offlineDns = undefined;
+    this.offlineDnsError = undefined;
+    if (this.firewall.egress === 'open') await removeOfflineDns(this.docker, this.instance);
+    else {
+      // Without it lookups fail slowly (the server warns), and no DNS is redirected to its port.
+      this.offlineDns = await startOfflineDns({ docker: this.docker, instance: this.instance, gateway }).catch((err: unknown) => {
+        this.offlineDnsError = (err as Error).message;
+        return undefined;
+      });
+    }
     // The rules go in before anything (registry, sandbox) runs on the network; failing here stops the server.
     await applyFirewall(
       { docker: this.docker, image: this.image },
@@ -147,13 +167,93 @@ export class DockerRuntime implements SandboxRuntime {
       },
       this.firewall,
     ).catch(async (err: unknown) => {
-      await this.offlineDns?.close();
+      // Refusing to start: leave nothing new running (an adopted one still serves the old rules).
+      if (this.offlineDns && !this.offlineDns.adopted) await removeOfflineDns(this.docker, this.instance).catch(() => {});
       this.offlineDns = undefined;
       throw err;
     });
     if (registry !== false) {
       this.registry = await startRegistry({ docker: this.docker, instance: this.instance, network: this.networkName, ...registry });
       this.registryMirrors = this.registry.mirrors;
+    }
+    await this.removeStaleStopped();
+  }
+
+  /**
+   * Finds or makes the sandbox network, on a subnet inside the configured range; returns
+   * its subnet. A network an older Berth made elsewhere (from the engine's default pools,
+   * which the nested engines use too) is made anew when no running container is on it.
+   * With sandboxes running on it, it stays until the next server start that finds it free:
+   * re-creating it would cut them off, as its gateway is their registry address.
+   */
+  private async sandboxNetwork(): Promise<string> {
+    const range = this.addresses.networkRange;
+    const existing = (await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') })).find((n) => n.Name === this.networkName);
+    this.networkWarning = undefined;
+    if (existing) {
+      const info = (await this.docker.getNetwork(existing.Id).inspect()) as NetworkInfo;
+      const subnet = ipv4Subnet(info);
+      if (subnet && contains(range, subnet)) return subnet;
+      const attached = Object.keys(info.Containers ?? {}).length;
+      if (attached > 0 || !subnet) {
+        this.networkWarning =
+          `the sandbox network ${this.networkName} is on ${subnet ?? 'no IPv4 subnet'}, outside BERTH_SANDBOX_NETWORK_RANGE (${range}), ` +
+          `and ${attached} container(s) run on it, so it is kept for now; learners' own networks may take its addresses and cut their sandbox off from the registry. ` +
+          'It moves into the range at the next server start that finds no container on it.';
+        return subnet ?? '';
+      }
+      await ignoreMissing(this.docker.getNetwork(existing.Id).remove());
+    }
+    const taken = (await this.docker.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(isIpv4Range);
+    for (const subnet of candidateSubnets(range)) {
+      if (taken.some((t) => overlaps(t, subnet))) continue;
+      try {
+        await this.docker.createNetwork({
+          Name: this.networkName,
+          Driver: 'bridge',
+          Labels: berthLabels(this.instance, 'network'),
+          IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: firstHost(subnet) }] },
+          Options: {
+            // Sandboxes share this bridge only to reach the registry (and, if allowed, the outside).
+            'com.docker.network.bridge.enable_icc': 'false',
+            // A name of our own, so the firewall rules read as what they are.
+            'com.docker.network.bridge.name': bridgeNameFor(this.instance),
+          },
+        });
+        return subnet;
+      } catch (err) {
+        // Another instance took it since we looked: try the next one.
+        if (!/overlap/i.test((err as Error).message)) throw err;
+      }
+    }
+    throw new Error(`no free /${subnetPrefix(range)} left in BERTH_SANDBOX_NETWORK_RANGE (${range}) for the sandbox network: widen the range, or remove networks other Berth instances left behind`);
+  }
+
+  /** What create() puts in a sandbox's environment about the network: the mirrors and the nested pools. */
+  private networkEnv(): string[] {
+    const env: string[] = [];
+    if (this.registryMirrors.length) env.push(`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`);
+    // A sandbox network kept outside the range may meet a pool: those pools are left out.
+    const subnet = this.sandboxSubnet;
+    const pools = this.addresses.nestedPools.filter((p) => !subnet || !overlaps(p.base, subnet));
+    if (pools.length) env.push(`BERTH_ADDRESS_POOLS=${formatAddressPools(pools)}`);
+    return env;
+  }
+
+  /**
+   * Stopped sandboxes made with other network settings (a moved network: another
+   * registry address) are removed; their learner's next start makes a new container on
+   * the same volume, which holds everything (the root filesystem is read-only).
+   */
+  private async removeStaleStopped(): Promise<void> {
+    const wanted = this.networkEnv();
+    const isNetworkEnv = (e: string) => e.startsWith('BERTH_REGISTRY_MIRROR=') || e.startsWith('BERTH_ADDRESS_POOLS=');
+    for (const s of await this.sandboxesMatching()) {
+      if (s.running) continue;
+      const info = await this.docker.getContainer(s.id).inspect().catch(() => undefined);
+      const have = (info?.Config.Env ?? []).filter(isNetworkEnv);
+      if (!info || (have.length === wanted.length && wanted.every((e) => have.includes(e)))) continue;
+      await ignoreMissing(this.docker.getContainer(s.id).remove({ v: true }));
     }
   }
 
@@ -164,27 +264,27 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   /**
-   * Removes the instance's networks and firewall rules, for when the instance goes away
-   * (after its sandboxes and registry). close() keeps both: sandboxes outlive the
-   * server process, and the rules must keep guarding them; so does this while any
-   * sandbox container is left.
+   * Removes the instance's catalog registry, networks, name server and firewall rules,
+   * for when the instance goes away (after its sandboxes). A stopping server keeps them
+   * all: sandboxes outlive the server process, pull and look names up while it is
+   * down, and the rules must keep guarding them; so does this, for the name server and
+   * the rules, while any sandbox container is left.
    */
   async removeNetwork(): Promise<void> {
     let failure: unknown;
+    await removeLeftoverHelpers(this.docker, this.instance, [DISK_USAGE_ROLE]).catch((err: unknown) => (failure ??= err));
+    // The registries sit on the instance's networks: they go first.
+    await removeRegistry(this.docker, this.instance).catch((err: unknown) => (failure ??= err));
+    this.registry = undefined;
     for (const n of await this.docker.listNetworks({ filters: labelFilter(this.instance, 'network') })) {
       await ignoreMissing(this.docker.getNetwork(n.Id).remove()).catch((err: unknown) => (failure ??= err));
     }
-    if ((await this.sandboxesMatching()).length === 0) await removeFirewall({ docker: this.docker, image: this.image }, this.instance);
+    if ((await this.sandboxesMatching()).length === 0) {
+      await removeOfflineDns(this.docker, this.instance).catch((err: unknown) => (failure ??= err));
+      this.offlineDns = undefined;
+      await removeFirewall({ docker: this.docker, image: this.image }, this.instance);
+    }
     if (failure) throw failure;
-  }
-
-  /** Removes what prepare() started beside the sandboxes (the catalog registry); sandboxes and their firewall rules stay. */
-  async close(): Promise<void> {
-    const registry = this.registry;
-    this.registry = undefined;
-    await this.offlineDns?.close();
-    this.offlineDns = undefined;
-    await registry?.close();
   }
 
   async ping(): Promise<boolean> {
@@ -230,14 +330,13 @@ export class DockerRuntime implements SandboxRuntime {
     }
     const memory = this.limits.memoryBytes;
     const nofile = this.limits.nofile ?? DEFAULTS.sandboxNofile;
-    const env = [`BERTH_DISK_SIZE=${this.limits.diskBytes ?? DEFAULTS.sandboxDisk}`];
-    if (this.registryMirrors.length) env.push(`BERTH_REGISTRY_MIRROR=${this.registryMirrors.join(',')}`);
+    const env = [`BERTH_DISK_SIZE=${this.limits.diskBytes ?? DEFAULTS.sandboxDisk}`, ...this.networkEnv()];
     const container = await this.docker.createContainer({
       name: this.containerName(learner),
       Image: this.image,
       Hostname: 'berth',
       // PID 1 (berth-init) starts as root only to mount the sandbox's disk, then becomes
-      // the learner for good; every exec below runs as the learner.
+      // the learner for good; every exec below becomes the learner at once (asLearner).
       User: 'root',
       Labels: berthLabels(this.instance, 'sandbox', learner),
       Env: env,
@@ -245,10 +344,11 @@ export class DockerRuntime implements SandboxRuntime {
       HostConfig: {
         Runtime: this.ociRuntime,
         // Nothing but what newuidmap/newgidmap and berth-init need (capabilities.ts);
-        // the learner's processes have no effective capability.
+        // the learner's processes have none, not even in their bounding set.
         CapDrop: ['ALL'],
         CapAdd: [...SANDBOX_CAPABILITIES],
-        // Docker's default seccomp profile plus pivot_root and chroot (seccomp.json).
+        // Docker's default seccomp profile plus pivot_root and chroot, minus the kernel
+        // surface CAP_SYS_ADMIN would open (seccomp.json).
         // AppArmor's docker-default profile forbids mount(2), which berth-init and
         // rootlesskit need: unconfined on engines that use AppArmor, absent otherwise.
         SecurityOpt: [`seccomp=${SECCOMP_PROFILE}`, ...(this.appArmor ? ['apparmor=unconfined'] : [])],
@@ -272,6 +372,7 @@ export class DockerRuntime implements SandboxRuntime {
         NanoCpus: Math.round(this.limits.cpus * 1e9),
         PidsLimit: this.limits.pids,
         NetworkMode: this.networkName,
+        ...(this.sandboxDns ? { Dns: this.sandboxDns } : {}),
         RestartPolicy: { Name: 'no' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
       },
@@ -313,9 +414,7 @@ export class DockerRuntime implements SandboxRuntime {
 
   async exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
     const exec = await this.docker.getContainer(id).exec({
-      Cmd: cmd,
-      User: SANDBOX_USER,
-      WorkingDir: SANDBOX_HOME,
+      ...asLearner(cmd),
       AttachStdout: true,
       AttachStderr: true,
     });
@@ -347,8 +446,7 @@ export class DockerRuntime implements SandboxRuntime {
   async watchEvents(id: string, onEvent: (type: string) => void): Promise<() => void> {
     const exec = await this.docker.getContainer(id).exec({
       // `exec` so the events process itself gets SIGPIPE, and ends, once we stop reading.
-      Cmd: ['bash', '-c', "exec docker events --format '{{.Type}}'"],
-      User: SANDBOX_USER,
+      ...asLearner(['bash', '-c', "exec docker events --format '{{.Type}}'"]),
       AttachStdout: true,
       AttachStderr: false,
     });
@@ -374,10 +472,7 @@ export class DockerRuntime implements SandboxRuntime {
    */
   async openShell(id: string, cols: number, rows: number): Promise<Shell> {
     const exec = await this.docker.getContainer(id).exec({
-      Cmd: ['bash', '-c', ATTACH_SHELL],
-      User: SANDBOX_USER,
-      WorkingDir: SANDBOX_HOME,
-      Env: [`COLUMNS=${cols}`, `LINES=${rows}`],
+      ...asLearner(['bash', '-c', ATTACH_SHELL], [`COLUMNS=${cols}`, `LINES=${rows}`]),
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
@@ -396,6 +491,37 @@ export class DockerRuntime implements SandboxRuntime {
     return { stream, resize };
   }
 
+  /**
+   * Measures the engine host's disk from a throwaway helper container (the server
+   * need not be root, nor on the engine's host): `df` of the filesystem under the
+   * engine's volumes, and `du` (allocated blocks: the disk images are sparse) of each
+   * of this instance's sandbox data volumes. Read-only bind, no network, one capability.
+   */
+  async diskUsage(): Promise<DiskUsage> {
+    const { DockerRootDir } = (await this.docker.info()) as { DockerRootDir: string };
+    const prefix = this.volumeName('');
+    const script = [
+      'df -B1 --output=size,avail /v | tail -n 1',
+      `for d in /v/${prefix}*/; do [ -d "$d" ] || continue; n=\${d%/}; printf '%s %s\n' "\${n##*/}" "$(du -s -x -B1 "$d" | cut -f1)"; done`,
+    ].join('; ');
+    const result = await runHelperContainer({
+      docker: this.docker,
+      image: this.image,
+      instance: this.instance,
+      role: DISK_USAGE_ROLE,
+      script,
+      hostConfig: {
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        CapAdd: ['DAC_READ_SEARCH'], // du reads every learner's files, root-owned or not
+        ReadonlyRootfs: true,
+        Mounts: [{ Type: 'bind', Source: `${DockerRootDir}/volumes`, Target: '/v', ReadOnly: true }],
+      },
+    });
+    if (result.exitCode !== 0) throw new Error(`disk usage helper failed (${result.exitCode}): ${result.stderr.slice(0, 300)}`);
+    return parseDiskUsage(result.stdout, await this.listVolumes());
+  }
+
   async logsTail(id: string, lines: number): Promise<string> {
     try {
       const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
@@ -404,6 +530,39 @@ export class DockerRuntime implements SandboxRuntime {
       return '';
     }
   }
+}
+
+/** The helper's output: `size avail` of the filesystem, then `volume bytes` lines; learners from the volume list. */
+export function parseDiskUsage(stdout: string, volumes: VolumeInfo[]): DiskUsage {
+  const [head = '', ...rest] = stdout.trim().split('\n');
+  const fs = /^\s*(\d+)\s+(\d+)\s*$/.exec(head);
+  if (!fs) throw new Error(`unexpected df output: ${head.slice(0, 100)}`);
+  const learnerOf = new Map(volumes.map((v) => [v.name, v.learner]));
+  const used = new Map<string, number>();
+  for (const line of rest) {
+    const m = /^(\S+) (\d+)$/.exec(line.trim());
+    const learner = m && learnerOf.get(m[1]!);
+    if (learner) used.set(learner, Number(m[2]));
+  }
+  return { sizeBytes: Number(fs[1]), freeBytes: Number(fs[2]), volumes: used };
+}
+
+/**
+ * Options for a `docker exec` of `cmd` as the learner, with no capability at all: Docker
+ * gives an exec the container's whole bounding set (the capabilities berth-init needs),
+ * which a setuid or file-capability program started from it would get. So the exec
+ * starts as root only to run setpriv, which empties the bounding set, sets no_new_privs
+ * (setuid bits and file capabilities then do nothing: only the engine, which berth-init
+ * starts, needs newuidmap/newgidmap) and becomes the learner; env -C then enters the
+ * home directory as the learner (it is mode 700, and root here has no DAC_OVERRIDE).
+ */
+function asLearner(cmd: string[], env: string[] = []): { Cmd: string[]; User: string; WorkingDir: string; Env: string[] } {
+  return {
+    Cmd: ['/usr/bin/setpriv', `--reuid=${SANDBOX_USER}`, `--regid=${SANDBOX_USER}`, '--init-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', '/usr/bin/env', '-C', SANDBOX_HOME, ...cmd],
+    User: 'root',
+    WorkingDir: '/',
+    Env: [`HOME=${SANDBOX_HOME}`, `USER=${SANDBOX_USER}`, `LOGNAME=${SANDBOX_USER}`, ...env],
+  };
 }
 
 /** An exec into a container that is being killed can hang; the caller then sees an error. */
@@ -487,6 +646,15 @@ export class WithoutLeadingBytes extends Duplex {
     this.raw.destroy();
     done(err);
   }
+}
+
+interface NetworkInfo {
+  IPAM?: { Config?: { Subnet?: string }[] };
+  Containers?: Record<string, unknown>;
+}
+
+function ipv4Subnet(info: NetworkInfo): string | undefined {
+  return info.IPAM?.Config?.map((c) => c.Subnet ?? '').find(isIpv4Range);
 }
 
 async function ignoreMissing(p: Promise<unknown>): Promise<void> {

@@ -14,7 +14,7 @@ test('addresses and CIDRs are normalised to address/prefix; anything else is ref
   for (const bad of ['', 'metadata', '10.0.0.0/33', 'fd00::/129', '10.0.0.1/8/8', '1.2.3.4; reboot']) assert.throws(() => parseCidr(bad), `"${bad}"`);
 });
 
-test('settings: egress defaults to registry, the blocked list to the metadata services; bad values are refused', () => {
+test('settings: egress defaults to registry, the blocked list to the metadata services and the local network; bad values are refused', () => {
   const config = loadConfig({});
   assert.equal(config.sandboxEgress, 'registry');
   assert.deepEqual(config.blockedAddresses, DEFAULT_BLOCKED_ADDRESSES);
@@ -44,25 +44,42 @@ test('registry mode: forwarded traffic ends in a refusal, the host only opens th
     `-A ${input} -d 172.30.0.1/32 -p tcp -m tcp --dport 5000 -j RETURN`,
     `-A ${input} -d 172.30.0.1/32 -p tcp -m tcp --dport 5001 -j RETURN`,
     `-A ${input} -d 172.30.0.1/32 -p udp -m udp --dport 40053 -m conntrack --ctstate DNAT -j RETURN`,
+    `-A ${input} -d 172.30.0.1/32 -p tcp -m tcp --dport 40053 -m conntrack --ctstate DNAT -j RETURN`,
   ]);
-  // The blocked list comes before anything that lets traffic through; IPv6 entries are IPv6's business.
+  // The blocked list comes before anything that lets traffic through but the registry's
+  // own DNATed port (its container's address may be in a blocked private range); IPv6 entries are IPv6's business.
   const firstBlocked = fwd.findIndex((r) => r.includes('169.254.169.254/32'));
-  assert.ok(firstBlocked >= 0 && firstBlocked < fwd.findIndex((r) => r.endsWith('-j ACCEPT')));
+  assert.ok(firstBlocked > 0);
+  for (const r of fwd.slice(0, firstBlocked)) assert.match(r, /ESTABLISHED -j RETURN$|--ctstate DNAT --ctorigdst 172\.30\.0\.1 --ctorigdstport 500[01] -j ACCEPT$/, r);
+  assert.ok(!fwd.slice(firstBlocked).some((r) => r.endsWith('-j ACCEPT')), 'nothing else is accepted');
   assert.ok(!rules.some((r) => r.includes('fd00:ec2')));
   assert.deepEqual(dnsRules(target, { egress: 'registry', blocked: [] }), [
     `-I PREROUTING 1 -i berth-abc -j ${dns}`,
     `-A ${dns} -p udp -m udp --dport 53 -j DNAT --to-destination 172.30.0.1:40053`,
+    `-A ${dns} -p tcp -m tcp --dport 53 -j DNAT --to-destination 172.30.0.1:40053`,
   ]);
 });
 
 test('open mode: forwarded traffic falls through to Docker after the refusals; DNS goes out as usual', () => {
   const rules = ipv4Rules(target, { egress: 'open', blocked: ['169.254.169.254/32'] });
   const fwd = rules.filter((r) => r.startsWith(`-A ${forward} `));
-  assert.match(fwd.at(-1)!, new RegExp(`^-A ${forward} -o berth-abc -j REJECT`), 'the last word: other sandboxes are refused');
+  assert.ok(fwd.some((r) => new RegExp(`^-A ${forward} -o berth-abc -j REJECT`).test(r)), 'other sandboxes are refused');
+  assert.match(fwd.at(-1)!, new RegExp(`^-A ${forward} -p tcp -m tcp --dport 25 -j REJECT`), 'the last word: outgoing mail is refused');
+  assert.ok(!fwd.some((r) => r === `-A ${forward} -j REJECT --reject-with icmp-admin-prohibited`), 'the rest of the internet goes on to Docker');
   assert.ok(fwd.some((r) => r.includes('-d 169.254.169.254/32 -j REJECT')), 'blocked addresses still are');
   assert.ok(fwd.some((r) => r.includes('--ctstate DNAT -j REJECT')), 'ports the host publishes still are');
   assert.ok(!rules.some((r) => r.includes('--dport 40053')));
   assert.deepEqual(dnsRules(target, { egress: 'open', blocked: [] }), [`-I PREROUTING 1 -i berth-abc -j ${dns}`]);
+});
+
+test('by default the local network is blocked in every mode: private, shared, link-local, Azure\'s host, multicast', () => {
+  for (const cidr of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '168.63.129.16/32', '224.0.0.0/4']) {
+    assert.ok(DEFAULT_BLOCKED_ADDRESSES.includes(cidr), cidr);
+  }
+  assert.ok(!DEFAULT_BLOCKED_ADDRESSES.some((c) => c.startsWith('198.1')), 'the sandbox network\'s own range is not');
+  const fwd = ipv4Rules(target, { egress: 'open', blocked: DEFAULT_BLOCKED_ADDRESSES }).filter((r) => r.startsWith(`-A ${forward} `));
+  assert.ok(fwd.includes(`-A ${forward} -d 192.168.0.0/16 -j REJECT --reject-with icmp-admin-prohibited`));
+  assert.ok(!ipv4Rules(target, { egress: 'registry', blocked: [] }).some((r) => r.includes('--dport 25')), 'mail needs no rule where nothing goes out');
 });
 
 test('off mode refuses the internet like registry mode; which registry ports open is the caller\'s choice', () => {

@@ -22,21 +22,31 @@
  *  - BERTH-<h>-FWD, from DOCKER-USER: traffic routed elsewhere (other sandboxes,
  *    ports the host publishes, the internet).
  *  - BERTH-<h>-IN, from INPUT: traffic to the host's own addresses.
- *  - BERTH-<h>-DNS (nat), from PREROUTING: without egress, DNS queries go to the
- *    offline name server (runtime/offline-dns.ts) instead of the host's resolvers.
+ *  - BERTH-<h>-DNS (nat), from PREROUTING: without egress, DNS queries (UDP and
+ *    TCP) go to the offline name server (runtime/offline-dns.ts) instead of the
+ *    host's resolvers.
  * Refusals are ICMP "administratively prohibited", so a connection fails at once
  * instead of hanging.
  */
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { LABEL } from './labels.ts';
+import { runHelperContainer, type HelperResult } from './helper-container.ts';
 
 export type Egress = 'off' | 'registry' | 'open';
 
 /** Cloud metadata services (AWS/GCP/Azure/OpenStack, ECS task metadata, AWS IPv6, Alibaba). */
-export const DEFAULT_BLOCKED_ADDRESSES = ['169.254.169.254/32', '169.254.170.2/32', 'fd00:ec2::254/128', '100.100.100.200/32'];
+export const METADATA_ADDRESSES = ['169.254.169.254/32', '169.254.170.2/32', 'fd00:ec2::254/128', '100.100.100.200/32'];
+/**
+ * The local network, whatever the egress mode: private ranges (a school's router,
+ * NAS, printers, other servers), shared address space (carrier NAT, Tailscale),
+ * link-local (every metadata service), Azure's host address, multicast and reserved.
+ * 198.18.0.0/15 stays out: it is the sandbox network's own (and benchmarking) range.
+ */
+export const LOCAL_NETWORKS = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.168.0.0/16', '168.63.129.16/32', '224.0.0.0/4', '240.0.0.0/4'];
+export const DEFAULT_BLOCKED_ADDRESSES = [...METADATA_ADDRESSES, ...LOCAL_NETWORKS];
+/** Outgoing mail: a sandbox with the internet must not be a spam relay. */
+const BLOCKED_TCP_PORTS = [25];
 
 export interface FirewallPolicy {
   egress: Egress;
@@ -52,7 +62,7 @@ export interface FirewallTarget {
   gateway: string;
   /** TCP ports on the gateway that sandboxes may reach (the catalog registry, the cache). */
   registryPorts: number[];
-  /** UDP port of the offline name server on the gateway (runtime/offline-dns.ts), used unless egress is open. */
+  /** Port (UDP and TCP) of the offline name server on the gateway (runtime/offline-dns.ts), used unless egress is open. */
   dnsPort?: number;
 }
 
@@ -107,24 +117,26 @@ export function ipv4Rules(target: FirewallTarget, policy: FirewallPolicy): strin
     // Forwarded: packets from a sandbox routed anywhere but the host itself.
     `-I DOCKER-USER 1 -i ${bridge} -j ${forward}`,
     `-A ${forward} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
-    ...blocked.map((cidr) => `-A ${forward} -d ${cidr} ${REJECT4}`),
-    // With userland-proxy off, Docker DNATs the registry port for other bridges:
-    // let exactly that through, whatever Docker's isolation rules say.
+    // With userland-proxy off, Docker DNATs the registry port for other bridges (the
+    // registry's own address may be in a blocked private range): let exactly that
+    // through, whatever Docker's isolation rules say.
     ...ports.map((p) => `-A ${forward} -p tcp -m conntrack --ctstate DNAT --ctorigdst ${gateway} --ctorigdstport ${p} -j ACCEPT`),
+    ...blocked.map((cidr) => `-A ${forward} -d ${cidr} ${REJECT4}`),
     // Any other DNATed connection went to a port the host publishes: a host service.
     `-A ${forward} -m conntrack --ctstate DNAT ${REJECT4}`,
     // Other sandboxes on the same bridge (Docker's ICC setting says the same).
     `-A ${forward} -o ${bridge} ${REJECT4}`,
-    // The internet: Docker's own rules decide in `open`; nothing otherwise.
-    ...(policy.egress === 'open' ? [] : [`-A ${forward} ${REJECT4}`]),
+    // The internet: Docker's own rules decide in `open` (but for mail); nothing otherwise.
+    ...(policy.egress === 'open' ? BLOCKED_TCP_PORTS.map((p) => `-A ${forward} -p tcp -m tcp --dport ${p} ${REJECT4}`) : [`-A ${forward} ${REJECT4}`]),
 
     // Local: packets from a sandbox to any of the host's addresses.
     `-I INPUT 1 -i ${bridge} -j ${input}`,
     // Replies to connections the host opened to a sandbox.
     `-A ${input} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
-    ...blocked.map((cidr) => `-A ${input} -d ${cidr} ${REJECT4}`),
+    // (The blocked addresses need no rule here: everything but these ports is refused below.)
     ...ports.map((p) => `-A ${input} -d ${gateway}/32 -p tcp -m tcp --dport ${p} -j RETURN`),
-    ...(dns ? [`-A ${input} -d ${gateway}/32 -p udp -m udp --dport ${dns} -m conntrack --ctstate DNAT -j RETURN`] : []),
+    // The name server, only for queries the DNS chain redirected there.
+    ...(dns ? ['udp', 'tcp'].map((p) => `-A ${input} -d ${gateway}/32 -p ${p} -m ${p} --dport ${dns} -m conntrack --ctstate DNAT -j RETURN`) : []),
     `-A ${input} ${REJECT4}`,
   ];
 }
@@ -135,7 +147,7 @@ export function dnsRules(target: FirewallTarget, policy: FirewallPolicy): string
   const port = dnsPort(target, policy);
   return [
     `-I PREROUTING 1 -i ${target.bridge} -j ${dns}`,
-    ...(port ? [`-A ${dns} -p udp -m udp --dport 53 -j DNAT --to-destination ${target.gateway}:${port}`] : []),
+    ...(port ? ['udp', 'tcp'].map((p) => `-A ${dns} -p ${p} -m ${p} --dport 53 -j DNAT --to-destination ${target.gateway}:${port}`) : []),
   ];
 }
 
@@ -324,65 +336,37 @@ export async function listFirewall(helper: HelperOptions, instance: string): Pro
   return result.stdout.split('\n').filter(Boolean);
 }
 
-interface HelperResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * Runs a script as root in a throwaway container on the host's network namespace,
  * with only NET_ADMIN and NET_RAW (iptables-legacy needs the latter). The host's
  * xtables lock is shared when it exists, so a legacy backend never races dockerd.
  */
 async function runHelper({ docker, image }: HelperOptions, instance: string, script: string): Promise<HelperResult> {
-  const create = (mountLock: boolean) =>
-    docker.createContainer({
-      Image: image,
-      User: '0',
-      Entrypoint: ['bash', '-c', script],
-      Cmd: [],
-      Labels: { [LABEL.managed]: 'true', [LABEL.instance]: instance, [LABEL.role]: 'firewall' },
-      HostConfig: {
+  const run = (mountLock: boolean) =>
+    runHelperContainer({
+      docker,
+      image,
+      instance,
+      role: 'firewall',
+      script,
+      hostConfig: {
         NetworkMode: 'host',
         CapDrop: ['ALL'],
         CapAdd: ['NET_ADMIN', 'NET_RAW'],
-        SecurityOpt: ['no-new-privileges'],
         Mounts: mountLock ? [{ Type: 'bind', Source: XTABLES_LOCK, Target: XTABLES_LOCK }] : [],
-        LogConfig: { Type: 'none', Config: {} },
       },
     });
-  let container: Docker.Container;
   try {
-    container = await create(true);
-  } catch (err) {
-    // No lock file on the host: nothing there uses iptables-legacy's lock.
-    if (!/bind source path does not exist|no such file/i.test((err as Error).message)) throw err;
-    container = await create(false);
-  }
-  try {
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const ended = new Promise<void>((resolve) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
-    });
-    docker.modem.demuxStream(stream, collect(out), collect(err));
-    await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
-    return { exitCode: StatusCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+    try {
+      return await run(true);
+    } catch (err) {
+      // No lock file on the host: nothing there uses iptables-legacy's lock.
+      if (!/bind source path does not exist|no such file/i.test((err as Error).message)) throw err;
+      return await run(false);
+    }
   } catch (err) {
     throw new FirewallError(`the firewall helper container (image ${image}) failed: ${(err as Error).message}`);
-  } finally {
-    await container.remove({ force: true }).catch(() => {});
   }
 }
 
 const XTABLES_LOCK = '/run/xtables.lock';
-
-function collect(into: Buffer[]): PassThrough {
-  return new PassThrough().on('data', (d: Buffer) => into.push(d));
-}

@@ -5,9 +5,11 @@ export const LABEL = {
   role: 'org.berth.role',
   learner: 'org.berth.learner',
   created: 'org.berth.created',
+  /** On long-lived service containers: a hash of their image ID and settings (runtime/service-container.ts). */
+  spec: 'org.berth.spec',
 } as const;
 
-export type Role = 'sandbox' | 'sandbox-data' | 'network';
+export type Role = 'sandbox' | 'sandbox-data' | 'network' | 'dns';
 
 export function berthLabels(instance: string, role: Role, learner?: string): Record<string, string> {
   const labels: Record<string, string> = {

@@ -1,73 +1,106 @@
 /**
  * The name server sandboxes get when they may not reach the outside (egress `off`
- * or `registry`): it answers every query "no such name" at once.
+ * or `registry`): it answers every query "no such name" at once, over UDP and TCP.
  *
  * Why: Docker's embedded DNS (127.0.0.11 in each sandbox) forwards names it does not
  * know to the host's resolvers, and when the firewall refuses that, it never answers:
  * every lookup of an outside name (the nested engine falling back to Docker Hub for an
- * image the catalog lacks, `curl example.com`) hangs 20 s before failing. The firewall
- * redirects sandboxes' DNS here instead (runtime/firewall.ts), so the learner sees what
- * a machine without internet shows: `lookup registry-1.docker.io ...: no such host`.
- * It also closes DNS as a way out: no query leaves the host.
+ * image the catalog lacks, `curl example.com`) hangs 10-20 s before failing. The
+ * firewall redirects sandboxes' DNS here instead (runtime/firewall.ts), so the learner
+ * sees what a machine without internet shows: `lookup registry-1.docker.io ...: no
+ * such host`. It also closes DNS as a way out: no query leaves the host.
+ *
+ * It is a container of its own, `berth-<instance>-dns` (image berth/dns, images/dns:
+ * dnsmasq), not part of the server: running sandboxes look names up while the server
+ * restarts or after it crashed. It runs on the host's network namespace, listening on
+ * the sandbox bridge's gateway address only, as nobody with no capability, a
+ * read-only root and small limits; restarted by the engine, adopted by the next server
+ * start when unchanged (runtime/service-container.ts), removed with the instance.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type Docker from 'dockerode';
+import { LABEL } from './labels.ts';
+import { ensureService, removeServices } from './service-container.ts';
 
-const HEADER = 12;
-const RCODE_NXDOMAIN = 3;
-const RCODE_NOTIMP = 4;
-
-/** The reply to one DNS query (RFC 1035 4.1): its header and question, no answer; null for what is not a query. */
-export function nxdomainReply(query: Buffer): Buffer | null {
-  if (query.length < HEADER) return null;
-  const flags = query.readUInt16BE(2);
-  if (flags & 0x8000) return null; // a response, not a query
-  const opcode = (flags >> 11) & 0xf;
-  const qdcount = query.readUInt16BE(4);
-  // The question section: QNAME labels up to the root label, then QTYPE and QCLASS.
-  let end = HEADER;
-  if (opcode === 0 && qdcount === 1) {
-    while (end < query.length && query[end] !== 0) {
-      if ((query[end]! & 0xc0) !== 0) return null; // no compression in a question
-      end += query[end]! + 1;
-    }
-    end += 1 + 4;
-    if (end > query.length) return null;
-  }
-  const question = end > HEADER ? query.subarray(HEADER, end) : Buffer.alloc(0);
-  const reply = Buffer.alloc(HEADER + question.length);
-  query.copy(reply, 0, 0, 2); // the query's ID
-  const rcode = opcode === 0 && question.length > 0 ? RCODE_NXDOMAIN : RCODE_NOTIMP;
-  // QR (a response), the query's opcode and RD, RA, and the code.
-  reply.writeUInt16BE(0x8000 | (opcode << 11) | (flags & 0x0100) | 0x0080 | rcode, 2);
-  reply.writeUInt16BE(question.length > 0 ? 1 : 0, 4);
-  question.copy(reply, HEADER);
-  return reply;
-}
+export const DNS_IMAGE = 'berth/dns:latest';
+/** UDP and TCP, on the gateway address only; above 1024, so binding it needs no capability. */
+export const OFFLINE_DNS_PORT = 5053;
+const READY_TIMEOUT_MS = 10_000;
 
 export interface OfflineDns {
-  /** The UDP port it listens on (at the sandbox bridge's gateway address). */
+  /** The port it listens on (UDP and TCP) at the sandbox bridge's gateway address. */
   port: number;
-  close(): Promise<void>;
+  container: string;
+  /** True when a running container from an earlier start was kept. */
+  adopted: boolean;
 }
 
-/** Listens on address (the sandbox bridge's gateway, an address of this host) at a free UDP port. */
-export async function startOfflineDns(address: string): Promise<OfflineDns> {
-  const socket: Socket = createSocket('udp4');
-  socket.on('message', (msg, from) => {
-    const reply = nxdomainReply(msg);
-    if (reply) socket.send(reply, from.port, from.address);
+export class OfflineDnsError extends Error {
+  override name = 'OfflineDnsError';
+}
+
+function identity(instance: string): Record<string, string> {
+  return { [LABEL.managed]: 'true', [LABEL.instance]: instance, [LABEL.role]: 'dns' };
+}
+
+export interface OfflineDnsOptions {
+  docker: Docker;
+  instance: string;
+  /** The sandbox bridge's gateway (an address of the engine's host). */
+  gateway: string;
+  image?: string;
+}
+
+/** Starts the instance's name server, or adopts the one already running with the same image and settings. */
+export async function startOfflineDns(opts: OfflineDnsOptions): Promise<OfflineDns> {
+  const { docker, instance, gateway } = opts;
+  const image = opts.image ?? DNS_IMAGE;
+  try {
+    await docker.getImage(image).inspect();
+  } catch {
+    throw new OfflineDnsError(`the name server image ${image} is missing; build it with: npm run images`);
+  }
+  const name = `berth-${instance}-dns`;
+  const { id, adopted } = await ensureService(docker, identity(instance), {
+    name,
+    Image: image,
+    // Appended to the image's dnsmasq command line (images/dns/Dockerfile).
+    Cmd: [`--listen-address=${gateway}`, `--port=${OFFLINE_DNS_PORT}`],
+    HostConfig: {
+      NetworkMode: 'host',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Memory: 32 * 1024 * 1024,
+      MemorySwap: 32 * 1024 * 1024,
+      // dnsmasq forks a child per TCP connection (at most 20 at once).
+      PidsLimit: 32,
+      // Back by itself after an engine restart or a crash; only the instance's removal stops it.
+      RestartPolicy: { Name: 'unless-stopped' },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, address, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  socket.on('error', () => {}); // a send to a vanished client: nothing to do
-  socket.unref();
-  return {
-    port: socket.address().port,
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  };
+  if (!adopted) await waitForListening(docker, id, instance, gateway);
+  return { port: OFFLINE_DNS_PORT, container: name, adopted };
+}
+
+/** dnsmasq logs "started" once its sockets are bound, and exits at once when it cannot bind them. */
+async function waitForListening(docker: Docker, id: string, instance: string, gateway: string): Promise<void> {
+  const container = docker.getContainer(id);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const logs = ((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString('utf8');
+    if (/dnsmasq\[\d+\]: started/.test(logs)) return;
+    const { State } = await container.inspect();
+    if (!State.Running || State.Restarting || Date.now() > deadline) {
+      const why = /dnsmasq: (.*)/.exec(logs)?.[1]?.trim(); // its fatal error, e.g. "failed to create listening socket for ..."
+      await removeOfflineDns(docker, instance).catch(() => {});
+      throw new OfflineDnsError(`the name server berth-${instance}-dns could not listen on ${gateway}:${OFFLINE_DNS_PORT} (UDP and TCP): ${why || `state ${State.Status}`}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Removes the instance's name server (for when the instance goes away, or egress becomes open). */
+export async function removeOfflineDns(docker: Docker, instance: string): Promise<void> {
+  await removeServices(docker, identity(instance));
 }

@@ -47,3 +47,16 @@ test('kernel, clock and module syscalls stay denied for the sandbox', () => {
     assert.equal(allowedFor(name, SANDBOX).length, 0, `${name} denied`);
   }
 });
+
+test("what Docker's default opens with CAP_SYS_ADMIN beyond mounts and namespaces stays denied for the sandbox", () => {
+  // berth-init needs CAP_SYS_ADMIN; the nested engine, builds, networks and --privileged containers need none of these.
+  for (const name of ['bpf', 'perf_event_open', 'quotactl', 'quotactl_fd', 'lookup_dcookie', 'fanotify_init', 'syslog']) {
+    assert.equal(allowedFor(name, SANDBOX).length, 0, `${name} denied`);
+  }
+  // The new mount API: ENOSYS, so mount(8) falls back to mount(2) (with EPERM berth-init's mount fails).
+  for (const name of ['fsopen', 'fsconfig', 'fsmount', 'fspick', 'move_mount', 'open_tree']) {
+    assert.equal(allowedFor(name, SANDBOX).length, 0, `${name} denied`);
+    const rule = profile.syscalls.find((r) => r.action === 'SCMP_ACT_ERRNO' && r.names.includes(name));
+    assert.equal(rule?.errnoRet, 38, `${name}: ENOSYS`);
+  }
+});

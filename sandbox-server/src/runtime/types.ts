@@ -19,6 +19,15 @@ export interface VolumeInfo {
   learner: string;
 }
 
+/** What sandboxes take on the engine host's disk (runtime.diskUsage). */
+export interface DiskUsage {
+  /** The filesystem that holds the engine's volumes: its size and what is still free, in bytes. */
+  sizeBytes: number;
+  freeBytes: number;
+  /** Bytes really used (allocated, not apparent: the disks are sparse) per sandbox data volume, by learner. */
+  volumes: Map<string, number>;
+}
+
 export interface ExecResult {
   exitCode: number | null;
   stdout: string;
@@ -36,7 +45,7 @@ export interface SandboxLimits {
   memoryBytes: number;
   cpus: number;
   pids: number;
-  /** Size of the sandbox's disk (home, nested images, containers, volumes); default 8 GiB. */
+  /** Size of the sandbox's disk (home, nested images, containers, volumes); default 4 GiB. */
   diskBytes?: number;
   /** Open files per process (the nofile ulimit); default 16384. */
   nofile?: number;
@@ -67,4 +76,6 @@ export interface SandboxRuntime {
   openShell(id: string, cols: number, rows: number): Promise<Shell>;
   /** Last lines of the sandbox's own log, to explain a failed start. */
   logsTail(id: string, lines: number): Promise<string>;
+  /** Disk used by each sandbox's data and what is left on the host (absent: not measurable, no disk budget). */
+  diskUsage?(): Promise<DiskUsage>;
 }
