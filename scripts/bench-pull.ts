@@ -117,7 +117,9 @@ const RAW_DOWNLOAD = `m=$(jq -r '."registry-mirrors"[0]' "$XDG_RUNTIME_DIR/daemo
   args=(); for d in $(jq -r '.config.digest, .layers[].digest' <<<"$man"); do args+=(-o /dev/null "$m/v2/$r/blobs/$d"); done`;
 
 try {
-  berth = await startTestBerth(testConfig({ BERTH_LOG_LEVEL: 'warn', BERTH_MAX_SANDBOXES: String(Math.max(4, burstN + 2)) }));
+  // Every sandbox is this process's, from one address: room for the whole burst.
+  const room = String(Math.max(4, burstN + 2));
+  berth = await startTestBerth(testConfig({ BERTH_LOG_LEVEL: 'warn', BERTH_MAX_SANDBOXES: room, BERTH_SANDBOXES_PER_ADDRESS: room }));
   log('bench', `Berth on ${berth.origin}, registry ${berth.registry?.mirrors.join(', ') ?? '(off!)'}, sandbox image ${berth.config.sandboxImage}`);
   log('bench', `${runs} single runs, a burst of ${burstN}${values['no-build'] ? '' : ', a build'}; image ${image}`);
 
