@@ -321,3 +321,33 @@ test('a warm sandbox claimed by a client that never opens a terminal is removed 
   assert.equal(rt.containers.get(learner)?.running, true, 'the one in use stays');
   await m.shutdown();
 });
+
+test('learners who left are freed from memory once their sandbox is stopped; one who comes back gets it again', async () => {
+  const rt = new FakeRuntime();
+  const m = manager(rt, { idleTimeoutMs: 60_000 });
+  await m.reconcile();
+  const records = () => (m as unknown as { sandboxes: Map<string, unknown> }).sandboxes.size;
+  const a = new FakeClient();
+  const b = new FakeClient();
+  m.attach('a', a);
+  m.attach('b', b);
+  await a.until((s) => s.state === 'ready', 'a ready');
+  await b.until((s) => s.state === 'ready', 'b ready');
+  m.detach('a', a);
+  const later = Date.now() + 11 * 60_000;
+  assert.equal(m.forgetLeft(later), 0, 'a running sandbox is kept, page or not');
+  await m.stopIdle(later); // a was idle: stopped; b is attached but idle too by then
+  m.detach('b', b);
+  assert.equal(m.status('a').state, 'stopped');
+  assert.equal(m.forgetLeft(Date.now()), 0, 'not right after the last page closed');
+  assert.equal(m.forgetLeft(later + 11 * 60_000), 2);
+  assert.equal(records(), 0);
+  assert.equal(m.status('a').state, 'absent', 'nothing in memory');
+  const back = new FakeClient();
+  m.attach('a', back);
+  const creates = rt.creates;
+  await back.until((s) => s.state === 'ready', 'a ready again');
+  assert.equal(rt.creates, creates, 'the same sandbox, started again, not a new one');
+  assert.equal(rt.creates, 2);
+  await m.shutdown();
+});

@@ -80,6 +80,8 @@ const STATUS_TEXT: Record<StatusCode, string> = {
   'disk-full': 'The server is low on disk space, so no new sandbox can start for now. Your progress is kept.',
 };
 
+/** A stopped sandbox's record leaves memory this long after its last page closed. */
+const FORGET_AFTER_MS = 10 * 60_000;
 /** An empty "keep working" frame counts as activity at most this often. */
 const KEEP_ALIVE_MIN_MS = 60_000;
 /** At most one resize call to the engine per sandbox in this time (5 a second). */
@@ -167,10 +169,14 @@ class Sandbox {
 
   /** Runs `step` after every step queued before it. */
   enqueue(step: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(step);
+    this.pendingSteps++;
+    const run = this.queue.then(step).finally(() => this.pendingSteps--);
     this.queue = run.catch(() => {});
     return run;
   }
+
+  /** Lifecycle steps queued or running. */
+  pendingSteps = 0;
 }
 
 export class SandboxManager {
@@ -698,13 +704,40 @@ export class SandboxManager {
     const limits = [this.opts.idleTimeoutMs, this.opts.detachedGraceMs, this.opts.maxAgeMs].filter((ms) => ms !== undefined);
     const every = Math.min(30_000, Math.max(1000, Math.min(...limits) / 4));
     this.sweepTimer = setInterval(() => {
-      this.stopIdle().catch((err: Error) => this.log.error({ err }, 'idle sweep failed'));
+      this.stopIdle()
+        .then(() => this.forgetLeft())
+        .catch((err: Error) => this.log.error({ err }, 'idle sweep failed'));
     }, every);
     this.sweepTimer.unref();
     if (this.opts.scrollback && !this.saveTimer) {
       this.saveTimer = setInterval(() => this.saveScrollback(), SCROLLBACK_SAVE_MS);
       this.saveTimer.unref();
     }
+  }
+
+  /**
+   * Frees what memory holds for learners who left (the sandbox record, its 256 KiB
+   * scrollback ring, live check results): every learner who ever attached would
+   * otherwise stay in memory until the server restarts. Only stopped or absent
+   * sandboxes, with no page, slot or step in flight, detached for FORGET_AFTER_MS,
+   * their scrollback saved. A learner who comes back gets all of it from the engine
+   * and the scrollback store, as after a restart. Returns how many were freed.
+   */
+  forgetLeft(now = Date.now()): number {
+    let freed = 0;
+    for (const sb of [...this.sandboxes.values()]) {
+      const { learner } = sb;
+      if (sb.clients.size > 0 || sb.pendingSteps > 0 || this.pool.has(learner) || this.slots.holds(learner) || this.slots.position(learner) > 0) continue;
+      if (sb.state !== 'stopped' && sb.state !== 'absent' && sb.state !== 'failed') continue;
+      if (now - sb.detachedAt < FORGET_AFTER_MS) continue;
+      if (this.opts.scrollback && sb.ring.version !== sb.savedVersion) continue; // the save timer writes it first
+      clearTimeout(sb.lineKeepTimer);
+      clearTimeout(sb.resizeTimer);
+      this.sandboxes.delete(learner);
+      this.opts.checker?.forget(learner);
+      freed++;
+    }
+    return freed;
   }
 
   /** Writes every ring that changed since its last save (a full disk is logged, not fatal). */

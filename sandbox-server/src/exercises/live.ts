@@ -116,6 +116,14 @@ export class ExerciseChecker {
     }
   }
 
+  /** Drops what is kept for a learner who left (live results); a later subscribe starts afresh. */
+  forget(learner: string): void {
+    const lc = this.learners.get(learner);
+    if (!lc || lc.subscribers.size > 0) return;
+    this.stopWatching(lc);
+    this.learners.delete(learner);
+  }
+
   unsubscribe(learner: string, sub: ExerciseSubscriber): void {
     const lc = this.learners.get(learner);
     if (!lc) return;
