@@ -29,7 +29,7 @@ if (!Number.isInteger(N) || N < 1 || N > 60) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const berth = await startTestBerth(testConfig({ BERTH_WARM_POOL: '0', BERTH_MAX_SANDBOXES: String(N + 2), BERTH_LOG_LEVEL: 'error' }));
+const berth = await startTestBerth(testConfig({ BERTH_WARM_POOL: '0', BERTH_MAX_SANDBOXES: String(N + 2), BERTH_SANDBOXES_PER_ADDRESS: String(N + 2), BERTH_LOG_LEVEL: 'error' }));
 const docker = berth.runtime.docker;
 
 /** A container's memory use without page cache (what `docker stats` shows), in bytes. */
