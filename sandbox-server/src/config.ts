@@ -281,6 +281,12 @@ export const settings = {
     parseDiskAmount,
   ),
   diskCheckInterval: setting('BERTH_DISK_CHECK_INTERVAL', 'How often the engine\'s disk and each sandbox\'s data are measured (for the two settings above).', '5m', parseDuration(1000)),
+  resetInterval: setting(
+    'BERTH_RESET_INTERVAL',
+    'A learner may reset their sandbox (destroy it and start a fresh one) at most this often; requests in between are refused with the wait.',
+    '30s',
+    parseDuration(0),
+  ),
   sandboxesPerAddress: setting(
     'BERTH_SANDBOXES_PER_ADDRESS',
     'Sandboxes running or waiting in line at once for learners at one client address. Raise it to the class size for a classroom behind one NAT address.',

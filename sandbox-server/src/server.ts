@@ -101,6 +101,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     detachedGraceMs: config.detachedGrace,
     maxAgeMs: config.sandboxMaxAge,
     maxStoredAgeMs: config.sandboxMaxStoredAge,
+    minResetIntervalMs: config.resetInterval,
     disk: { stoppedBudget: config.stoppedDiskBudget, minFree: config.minFreeDisk, intervalMs: config.diskCheckInterval },
     learnerLastSeen: (handle) => store.lastSeenAt(handle),
     scrollbackBytes: config.scrollbackBytes,

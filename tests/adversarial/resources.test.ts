@@ -61,7 +61,7 @@ describe('resource exhaustion inside a sandbox', () => {
   const cgroup = async () => new SandboxCgroup(await sandboxOf(berth, cookie));
 
   before(async () => {
-    berth = await startTestBerth(testConfig(LIMITS));
+    berth = await startTestBerth(testConfig({ ...LIMITS, BERTH_RESET_INTERVAL: '0s' })); // each attack resets its sandbox
     cookie = await newLearner(berth);
     attacker = new TestTerminal(berth.origin, { cookie });
     const bystanderCookie = await newLearner(berth);
