@@ -213,6 +213,12 @@ export const settings = {
     '',
     parseUrlOrEmpty,
   ),
+  registryCacheMax: setting(
+    'BERTH_REGISTRY_CACHE_MAX',
+    'Size the pull-through cache (BERTH_REGISTRY_UPSTREAM) may reach on the host; past it, it is emptied and fills again from the upstream (measured every BERTH_DISK_CHECK_INTERVAL).',
+    '10g',
+    parseBytes(1024 ** 2),
+  ),
   sandboxEgress: setting(
     'BERTH_SANDBOX_EGRESS',
     'What sandboxes may reach on the network. off: the catalog registry only. registry: the registry and the pull-through cache, if on. open: the internet too. Never: each other, other services on the host, BERTH_BLOCKED_ADDRESSES.',

@@ -54,3 +54,26 @@ test('the budget evicts only idle learners, refuses creates below the free mark,
   assert.deepEqual(errors, ['engine away']);
   assert.equal(budget.canCreate(), false, 'a failed measure keeps the last one');
 });
+
+test('after each measure the other caps are applied; their failure is logged and evictions still happen', async () => {
+  const seen: number[] = [];
+  const evicted: string[] = [];
+  const errors: string[] = [];
+  const budget = new DiskBudget({
+    measure: async () => ({ sizeBytes: 100, freeBytes: 50, volumes: new Map([['old', 30]]), cacheBytes: 42 }),
+    isIdle: () => true,
+    lastSeen: () => 1,
+    evict: async (l) => (evicted.push(l), true),
+    stoppedBudget: { bytes: 10 },
+    minFree: { bytes: 0 },
+    onError: (e) => errors.push(e.message),
+    onMeasured: async (u) => {
+      seen.push(u.cacheBytes ?? -1);
+      throw new Error('cache busy');
+    },
+  });
+  await budget.check();
+  assert.deepEqual(seen, [42]);
+  assert.deepEqual(errors, ['cache busy']);
+  assert.deepEqual(evicted, ['old']);
+});

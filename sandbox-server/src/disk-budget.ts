@@ -47,6 +47,8 @@ export interface DiskBudgetOptions {
   minFree: DiskAmount;
   onError: (err: Error) => void;
   onEvicted?: (learner: string, bytes: number) => void;
+  /** After each measure: keep other things on the disk within their own caps (the registry cache). */
+  onMeasured?: (usage: DiskUsage) => Promise<void>;
 }
 
 export class DiskBudget {
@@ -95,6 +97,7 @@ export class DiskBudget {
     const usage = await this.opts.measure();
     if (this.stopped) return;
     this.last = usage;
+    await this.opts.onMeasured?.(usage).catch((err: Error) => this.opts.onError(err));
     const stopped: StoredSandbox[] = [...usage.volumes]
       .filter(([learner]) => this.opts.isIdle(learner))
       .map(([learner, bytes]) => ({ learner, bytes, lastSeen: this.opts.lastSeen(learner) }));

@@ -167,6 +167,17 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
   return { mirrors: mirrorUrls(gateway, opts.port, opts.upstream !== ''), gateway, containers };
 }
 
+/**
+ * Empties the pull-through cache: its container and volume go, and a fresh pair is
+ * made like at start (a cache holds nothing that the upstream does not). The catalog
+ * registry is not touched.
+ */
+export async function emptyRegistryCache(opts: RegistryOptions): Promise<void> {
+  await removeServices(opts.docker, identity(opts.instance, 'registry-cache'));
+  await ignoreMissing(opts.docker.getVolume(`berth-${opts.instance}-registry-cache`).remove());
+  await startRegistry(opts);
+}
+
 /** The registries' own network (made once; labelled like the sandbox network, so it goes with it). */
 async function registryNetwork(docker: Docker, instance: string): Promise<string> {
   const name = `berth-${instance}-registries`;

@@ -214,6 +214,7 @@ export class SandboxManager {
         minFree: disk.minFree,
         onError: (err) => this.log.warn({ err: err.message }, 'cannot measure the engine host\'s disk'),
         onEvicted: (learner, bytes) => this.log.info({ learner: shortHandle(learner), bytes }, 'deleted stopped sandbox data over the disk budget'),
+        onMeasured: (usage) => runtime.limitCaches?.(usage) ?? Promise.resolve(),
       });
     }
   }

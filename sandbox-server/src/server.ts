@@ -51,7 +51,7 @@ export function createRuntime(config: Config): DockerRuntime {
       nofile: config.sandboxNofile,
     },
     runtime: config.sandboxRuntime,
-    registry: config.registry === 'on' ? { port: config.registryPort, upstream: config.registryUpstream } : false,
+    registry: config.registry === 'on' ? { port: config.registryPort, upstream: config.registryUpstream, cacheMaxBytes: config.registryCacheMax } : false,
     firewall: { egress: config.sandboxEgress, blocked: config.blockedAddresses },
     addresses: { networkRange: config.sandboxNetworkRange, nestedPools: config.nestedAddressPools },
   });
@@ -107,6 +107,9 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     scrollbackBytes: config.scrollbackBytes,
     scrollback: new ScrollbackStore(join(config.dataDir, 'scrollback'), config.scrollbackBytes),
   });
+  if (runtime instanceof DockerRuntime) {
+    runtime.onCacheEmptied = (bytes) => log.info({ bytes, max: config.registryCacheMax }, 'the pull-through cache passed BERTH_REGISTRY_CACHE_MAX: emptied');
+  }
   const reconciled = await manager.reconcile();
   log.info(reconciled, 'reconciled sandboxes with the engine');
   void manager.disk?.check().then(() => {

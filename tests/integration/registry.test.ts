@@ -175,6 +175,7 @@ describe('pull-through cache (BERTH_REGISTRY_UPSTREAM): images outside the catal
   const network = `berth-${config.instance}-sandboxes`;
   const fakeImage = `berth-test-upstream-${config.instance}:latest`;
   let catalogNginx: string | null;
+  let upstream = '';
 
   before(async () => {
     // The upstream stands in for Docker Hub. It sits on the sandbox bridge and is published
@@ -201,7 +202,8 @@ describe('pull-through cache (BERTH_REGISTRY_UPSTREAM): images outside the catal
       }
       await run('docker', ['rmi', `127.0.0.1:${port}/${name}`]);
     }
-    berth = await startTestBerth({ ...config, registryUpstream: `http://${gateway}:5600` });
+    upstream = `http://${gateway}:5600`;
+    berth = await startTestBerth({ ...config, registryUpstream: upstream });
     catalogNginx = await registryDigest(berth.registry!.mirrors[0]!, 'library/nginx:latest');
     term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
     await term.waitForState('ready', 90_000);
@@ -232,5 +234,25 @@ describe('pull-through cache (BERTH_REGISTRY_UPSTREAM): images outside the catal
     const out = await term!.run('docker pull nginx', 60_000);
     assert.ok(catalogNginx);
     assert.match(out, new RegExp(`Digest: ${catalogNginx}`));
+  });
+
+  test('a cache past BERTH_REGISTRY_CACHE_MAX is emptied, and fills again', async (t) => {
+    const volume = `berth-${config.instance}-registry-cache`;
+    const docker = berth!.runtime.docker;
+    const createdBefore = ((await docker.getVolume(volume).inspect()) as { CreatedAt: string }).CreatedAt;
+    term!.close();
+    await berth!.stop();
+    // The cache holds only-upstream (a few MB): past a 1 MiB cap, measured every second.
+    berth = await startTestBerth({ ...config, registryUpstream: upstream, registryCacheMax: 1024 ** 2, diskCheckInterval: 1000 });
+    let createdAfter = createdBefore;
+    for (let i = 0; i < 60 && createdAfter === createdBefore; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      createdAfter = ((await docker.getVolume(volume).inspect().catch(() => ({ CreatedAt: createdBefore }))) as { CreatedAt: string }).CreatedAt;
+    }
+    t.diagnostic(`cache volume made ${createdBefore}, then ${createdAfter}; measured ${berth.manager.disk?.usage?.cacheBytes} B`);
+    assert.notEqual(createdAfter, createdBefore, 'the cache volume was emptied (made again)');
+    term = new TestTerminal(berth.origin, { cookie: await newLearner(berth) });
+    await term.waitForState('ready', 90_000);
+    assert.match(await term.run('docker pull only-upstream', 60_000), /Pull complete/, 'and the cache serves again');
   });
 });

@@ -10,7 +10,7 @@ import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { DiskUsage, ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
 import { removeLeftoverHelpers, runHelperContainer } from './helper-container.ts';
-import { networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
+import { emptyRegistryCache, networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
 import { loadConfig } from '../config.ts';
 import { applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
@@ -53,7 +53,7 @@ export interface DockerRuntimeOptions {
    * adopted) by prepare() (default: on, port 5000, no pull-through upstream); false:
    * none. It outlives the server; removeNetwork() removes it with the instance.
    */
-  registry?: { port: number; upstream: string } | false;
+  registry?: { port: number; upstream: string; cacheMaxBytes?: number } | false;
   /** What sandboxes may reach on the network (runtime/firewall.ts); default: the registry only, metadata blocked. */
   firewall?: FirewallPolicy;
   /** OCI runtime for sandbox containers (HostConfig.Runtime), e.g. runc or sysbox-runc; default runc. */
@@ -79,7 +79,7 @@ export class DockerRuntime implements SandboxRuntime {
   registryMirrors: string[] = [];
   /** The running catalog registry, once prepare() has started it. */
   registry: Registry | undefined;
-  private readonly registryOptions: { port: number; upstream: string } | false;
+  private readonly registryOptions: { port: number; upstream: string; cacheMaxBytes: number } | false;
   private readonly firewall: FirewallPolicy;
   /** Answers sandboxes' DNS "no such name" when they may not reach the outside (runtime/offline-dns.ts). */
   offlineDns: OfflineDns | undefined;
@@ -101,7 +101,8 @@ export class DockerRuntime implements SandboxRuntime {
     this.instance = opts.instance;
     this.image = opts.image;
     this.limits = opts.limits;
-    this.registryOptions = opts.registry ?? { port: 5000, upstream: '' };
+    const registry = opts.registry ?? { port: 5000, upstream: '' };
+    this.registryOptions = registry === false ? false : { cacheMaxBytes: DEFAULTS.registryCacheMax, ...registry };
     this.firewall = opts.firewall ?? { egress: DEFAULTS.sandboxEgress, blocked: DEFAULTS.blockedAddresses };
     this.ociRuntime = opts.runtime ?? 'runc';
     this.addresses = opts.addresses ?? { networkRange: DEFAULTS.sandboxNetworkRange, nestedPools: DEFAULTS.nestedAddressPools };
@@ -138,7 +139,7 @@ export class DockerRuntime implements SandboxRuntime {
     await removeLeftoverHelpers(this.docker, this.instance, [DISK_USAGE_ROLE]);
     this.sandboxSubnet = await this.sandboxNetwork();
     // With egress off, sandboxes may reach the catalog only: no pull-through cache to start.
-    const registry = this.registryOptions === false ? false : { ...this.registryOptions, upstream: this.firewall.egress === 'off' ? '' : this.registryOptions.upstream };
+    const registry = this.registryOptions === false ? false : { port: this.registryOptions.port, upstream: this.firewall.egress === 'off' ? '' : this.registryOptions.upstream };
     const gateway = await networkGateway(this.docker, this.networkName);
     // Name servers named explicitly: with the engine's default, Docker's embedded DNS
     // forwards from the host's namespace when the host's resolver is on loopback
@@ -519,8 +520,24 @@ export class DockerRuntime implements SandboxRuntime {
       },
     });
     if (result.exitCode !== 0) throw new Error(`disk usage helper failed (${result.exitCode}): ${result.stderr.slice(0, 300)}`);
-    return parseDiskUsage(result.stdout, await this.listVolumes());
+    return parseDiskUsage(result.stdout, await this.listVolumes(), this.cacheVolumeName);
   }
+
+  private get cacheVolumeName(): string {
+    return `berth-${this.instance}-registry-cache`;
+  }
+
+  /** A pull-through cache past its size is emptied (learners' next pulls fill it again). */
+  async limitCaches(usage: DiskUsage): Promise<void> {
+    const registry = this.registryOptions;
+    if (registry === false || !registry.upstream || this.firewall.egress === 'off') return;
+    if ((usage.cacheBytes ?? 0) <= registry.cacheMaxBytes) return;
+    await emptyRegistryCache({ docker: this.docker, instance: this.instance, network: this.networkName, port: registry.port, upstream: registry.upstream });
+    this.onCacheEmptied?.(usage.cacheBytes ?? 0);
+  }
+
+  /** Told when limitCaches emptied the cache (for the log). */
+  onCacheEmptied: ((bytes: number) => void) | undefined;
 
   async logsTail(id: string, lines: number): Promise<string> {
     try {
@@ -533,18 +550,20 @@ export class DockerRuntime implements SandboxRuntime {
 }
 
 /** The helper's output: `size avail` of the filesystem, then `volume bytes` lines; learners from the volume list. */
-export function parseDiskUsage(stdout: string, volumes: VolumeInfo[]): DiskUsage {
+export function parseDiskUsage(stdout: string, volumes: VolumeInfo[], cacheVolume?: string): DiskUsage {
   const [head = '', ...rest] = stdout.trim().split('\n');
   const fs = /^\s*(\d+)\s+(\d+)\s*$/.exec(head);
   if (!fs) throw new Error(`unexpected df output: ${head.slice(0, 100)}`);
   const learnerOf = new Map(volumes.map((v) => [v.name, v.learner]));
   const used = new Map<string, number>();
+  let cacheBytes: number | undefined;
   for (const line of rest) {
     const m = /^(\S+) (\d+)$/.exec(line.trim());
+    if (m && m[1] === cacheVolume) cacheBytes = Number(m[2]);
     const learner = m && learnerOf.get(m[1]!);
     if (learner) used.set(learner, Number(m[2]));
   }
-  return { sizeBytes: Number(fs[1]), freeBytes: Number(fs[2]), volumes: used };
+  return { sizeBytes: Number(fs[1]), freeBytes: Number(fs[2]), volumes: used, ...(cacheBytes === undefined ? {} : { cacheBytes }) };
 }
 
 /**

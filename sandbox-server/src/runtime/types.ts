@@ -26,6 +26,8 @@ export interface DiskUsage {
   freeBytes: number;
   /** Bytes really used (allocated, not apparent: the disks are sparse) per sandbox data volume, by learner. */
   volumes: Map<string, number>;
+  /** Bytes in the pull-through cache's volume, when there is one. */
+  cacheBytes?: number;
 }
 
 export interface ExecResult {
@@ -78,4 +80,6 @@ export interface SandboxRuntime {
   logsTail(id: string, lines: number): Promise<string>;
   /** Disk used by each sandbox's data and what is left on the host (absent: not measurable, no disk budget). */
   diskUsage?(): Promise<DiskUsage>;
+  /** Keeps caches the runtime runs within their size (after each measure). */
+  limitCaches?(usage: DiskUsage): Promise<void>;
 }
