@@ -239,7 +239,7 @@ describe('pull-through cache (BERTH_REGISTRY_UPSTREAM): images outside the catal
   test('a cache past BERTH_REGISTRY_CACHE_MAX is emptied, and fills again', async (t) => {
     const volume = `berth-${config.instance}-registry-cache`;
     const docker = berth!.runtime.docker;
-    const createdBefore = ((await docker.getVolume(volume).inspect()) as { CreatedAt: string }).CreatedAt;
+    const createdBefore = ((await docker.getVolume(volume).inspect()) as unknown as { CreatedAt: string }).CreatedAt;
     term!.close();
     await berth!.stop();
     // The cache holds only-upstream (a few MB): past a 1 MiB cap, measured every second.
