@@ -89,8 +89,12 @@ describe('malformed requests and crashes', () => {
   });
 
   test('a server that dies is started again by its supervisor and adopts the running sandbox', async (t) => {
+    // The first test's instance goes entirely (its registry and name server outlive the server).
     await server?.kill('SIGKILL');
-    if (env) rmSync(env.BERTH_DATA_DIR!, { recursive: true, force: true });
+    if (env) {
+      await removeInstance(runtime(), env.BERTH_INSTANCE!);
+      rmSync(env.BERTH_DATA_DIR!, { recursive: true, force: true });
+    }
     env = await instanceEnv();
     server = await startServerProcess(env, 60_000, { supervised: true });
     const cookie = await newLearner(server);
