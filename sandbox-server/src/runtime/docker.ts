@@ -503,7 +503,7 @@ export class DockerRuntime implements SandboxRuntime {
     const prefix = this.volumeName('');
     const script = [
       'df -B1 --output=size,avail /v | tail -n 1',
-      `for d in /v/${prefix}*/; do [ -d "$d" ] || continue; n=\${d%/}; printf '%s %s\n' "\${n##*/}" "$(du -s -x -B1 "$d" | cut -f1)"; done`,
+      `for d in /v/${prefix}*/ /v/${this.cacheVolumeName}/; do [ -d "$d" ] || continue; n=\${d%/}; printf '%s %s\n' "\${n##*/}" "$(du -s -x -B1 "$d" | cut -f1)"; done`,
     ].join('; ');
     const result = await runHelperContainer({
       docker: this.docker,
