@@ -32,6 +32,9 @@ const STORAGE = '/var/lib/registry';
 
 export type RegistryRole = 'registry' | 'registry-cache';
 
+/** The pull-through cache's container and its volume share this name. */
+export const cacheName = (instance: string): string => `berth-${instance}-registry-cache`;
+
 export function registryLabels(instance: string, role: RegistryRole, extra: Record<string, string> = {}): Record<string, string> {
   return {
     [LABEL.managed]: 'true',
@@ -143,7 +146,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
 
     if (!opts.upstream) await removeServices(docker, identity(instance, 'registry-cache'));
     else {
-      const cache = `berth-${instance}-registry-cache`;
+      const cache = cacheName(instance);
       const volume = await cacheVolume(docker, instance, opts.upstream);
       await runRegistry(docker, {
         name: cache,
@@ -174,7 +177,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<Registry> {
  */
 export async function emptyRegistryCache(opts: RegistryOptions): Promise<void> {
   await removeServices(opts.docker, identity(opts.instance, 'registry-cache'));
-  await ignoreMissing(opts.docker.getVolume(`berth-${opts.instance}-registry-cache`).remove());
+  await ignoreMissing(opts.docker.getVolume(cacheName(opts.instance)).remove());
   await startRegistry(opts);
 }
 
@@ -188,7 +191,7 @@ async function registryNetwork(docker: Docker, instance: string): Promise<string
 
 /** The cache volume for this upstream; one cached from another upstream is replaced. */
 async function cacheVolume(docker: Docker, instance: string, upstream: string): Promise<string> {
-  const name = `berth-${instance}-registry-cache`;
+  const name = cacheName(instance);
   const UPSTREAM_LABEL = 'org.berth.registry-upstream';
   try {
     const info = await docker.getVolume(name).inspect();

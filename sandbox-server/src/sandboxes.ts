@@ -282,10 +282,6 @@ export class SandboxManager {
     return this.slots.waiting;
   }
 
-  clientCount(learner: string): number {
-    return this.sandboxes.get(learner)?.clients.size ?? 0;
-  }
-
   /**
    * Sandboxes holding or waiting for a running slot whose learner last connected from
    * `address`, `learner`'s own left out: cookies are free, slots are not.
@@ -293,7 +289,7 @@ export class SandboxManager {
   activeFromAddress(address: string, learner: string): number {
     let n = 0;
     for (const sb of this.sandboxes.values()) {
-      if (sb.learner !== learner && sb.address === address && (this.slots.holds(sb.learner) || this.slots.position(sb.learner) > 0)) n++;
+      if (sb.learner !== learner && sb.address === address && this.isActive(sb.learner)) n++;
     }
     return n;
   }
@@ -557,7 +553,7 @@ export class SandboxManager {
   /** Whether nothing uses the learner's sandbox now (stopped or absent, no page, no slot, not pooled). */
   private isUnused(learner: string): boolean {
     const sb = this.sandboxes.get(learner);
-    if (this.pool.has(learner) || this.slots.holds(learner) || this.slots.position(learner) > 0) return false;
+    if (this.pool.has(learner) || this.isActive(learner)) return false;
     return !sb || (sb.clients.size === 0 && (sb.state === 'stopped' || sb.state === 'absent' || sb.state === 'failed'));
   }
 
@@ -728,9 +724,7 @@ export class SandboxManager {
     let freed = 0;
     for (const sb of [...this.sandboxes.values()]) {
       const { learner } = sb;
-      if (sb.clients.size > 0 || sb.pendingSteps > 0 || this.pool.has(learner) || this.slots.holds(learner) || this.slots.position(learner) > 0) continue;
-      if (sb.state !== 'stopped' && sb.state !== 'absent' && sb.state !== 'failed') continue;
-      if (now - sb.detachedAt < FORGET_AFTER_MS) continue;
+      if (!this.isUnused(learner) || sb.pendingSteps > 0 || now - sb.detachedAt < FORGET_AFTER_MS) continue;
       if (this.opts.scrollback && sb.ring.version !== sb.savedVersion) continue; // the save timer writes it first
       clearTimeout(sb.lineKeepTimer);
       clearTimeout(sb.resizeTimer);

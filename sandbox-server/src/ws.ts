@@ -68,7 +68,7 @@ export class TerminalServer {
 
   /** Handles an HTTP upgrade for the terminal path: refuse before any socket exists. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { log, metrics, manager, limits } = this.opts;
+    const { log, metrics, limits } = this.opts;
     if (!this.opts.isAllowedOrigin(req.headers.origin)) {
       // Before any limit: no header content at warn, and one line a minute (metrics count every refusal).
       if (originRefusals()) log.warn('terminal upgrades refused: origin not allowed (is BERTH_PUBLIC_URL the URL learners open? the origins are logged at debug)');

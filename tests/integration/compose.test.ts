@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWithSandbox, type OneSandbox, type TestBerth } from '../helpers/berth.ts';
+import { startWithSandbox, type OneSandbox } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 
 /** A web app that asks Redis at start (and exits if it is not there yet) and counts hits in it. */
@@ -98,13 +98,12 @@ function writeFile(path: string, text: string): string {
 
 describe('docker compose in a sandbox', () => {
   let one: OneSandbox;
-  let berth: TestBerth;
   let term: TestTerminal;
   const sh = (script: string, timeoutMs?: number) => one.sh(script, timeoutMs);
 
   before(async () => {
     one = await startWithSandbox();
-    ({ berth, term } = one);
+    ({ term } = one);
     const files = await sh(`set -e; mkdir -p ~/shop ~/blog\n${writeFile('~/shop/compose.yaml', SHOP)}${writeFile('~/shop/Dockerfile', DOCKERFILE)}${writeFile('~/shop/app.py', APP)}${writeFile('~/blog/compose.yaml', BLOG)}`);
     assert.equal(files.code, 0, files.out);
   });

@@ -10,7 +10,7 @@ import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
 import type { DiskUsage, ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
 import { removeLeftoverHelpers, runHelperContainer } from './helper-container.ts';
-import { emptyRegistryCache, networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
+import { cacheName, emptyRegistryCache, networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
 import { loadConfig } from '../config.ts';
 import { applyFirewall, bridgeNameFor, removeFirewall, type FirewallPolicy } from './firewall.ts';
@@ -503,7 +503,7 @@ export class DockerRuntime implements SandboxRuntime {
     const prefix = this.volumeName('');
     const script = [
       'df -B1 --output=size,avail /v | tail -n 1',
-      `for d in /v/${prefix}*/ /v/${this.cacheVolumeName}/; do [ -d "$d" ] || continue; n=\${d%/}; printf '%s %s\n' "\${n##*/}" "$(du -s -x -B1 "$d" | cut -f1)"; done`,
+      `for d in /v/${prefix}*/ /v/${cacheName(this.instance)}/; do [ -d "$d" ] || continue; n=\${d%/}; printf '%s %s\n' "\${n##*/}" "$(du -s -x -B1 "$d" | cut -f1)"; done`,
     ].join('; ');
     const result = await runHelperContainer({
       docker: this.docker,
@@ -520,11 +520,7 @@ export class DockerRuntime implements SandboxRuntime {
       },
     });
     if (result.exitCode !== 0) throw new Error(`disk usage helper failed (${result.exitCode}): ${result.stderr.slice(0, 300)}`);
-    return parseDiskUsage(result.stdout, await this.listVolumes(), this.cacheVolumeName);
-  }
-
-  private get cacheVolumeName(): string {
-    return `berth-${this.instance}-registry-cache`;
+    return parseDiskUsage(result.stdout, await this.listVolumes(), cacheName(this.instance));
   }
 
   /** A pull-through cache past its size is emptied (learners' next pulls fill it again). */
