@@ -161,6 +161,12 @@ export const Exercise = z
       .refine((h) => h.ko.length === h.en.length, 'hints need the same count in ko and en')
       .describe('Hints, shown one at a time (the same number in each language).'),
     solution: z.string().min(1).max(4000).describe('Reference solution (shell). The verifier runs it; learners may reveal it.'),
+    near_miss: z
+      .string()
+      .min(1)
+      .max(4000)
+      .optional()
+      .describe('A plausible wrong answer (shell): the verifier runs it after setup in a fresh sandbox and at least one check must fail.'),
     success: Localized.optional().describe('A short note shown when the exercise passes.'),
   })
   .strict();
