@@ -251,14 +251,15 @@ export const settings = {
   ),
   warmPool: setting(
     'BERTH_WARM_POOL',
-    'Sandboxes kept booted for new learners, so their prompt appears at once. 0: off. The pool never takes a slot a waiting learner needs.',
-    '2',
-    parseInteger(0, 64),
+    'Sandboxes kept booted for new learners, so their prompt appears at once. auto: as many as arrived in the busiest minute of the last 10 (at least 2, at most BERTH_WARM_POOL_MAX), growing only while the host has memory for a full sandbox beside the reserve. A number: exactly that many. 0: off. The pool never takes a slot a waiting learner needs, and refills only when no learner\'s start is in flight.',
+    'auto',
+    parseAutoOr(parseInteger(0, 64)),
   ),
+  warmPoolMax: setting('BERTH_WARM_POOL_MAX', 'Largest warm pool with BERTH_WARM_POOL=auto.', '8', parseInteger(1, 64)),
   detachedGrace: setting(
     'BERTH_DETACHED_GRACE',
-    'While learners wait in line, a running sandbox with no page open gives up its slot after this long (stopped, data kept).',
-    '2m',
+    'While learners wait in line, a running sandbox whose page has been gone this long gives up its slot (stopped, data kept): the longest-gone first, only as many as the line needs. Long enough for a reload.',
+    '15s',
     parseDuration(1000),
   ),
   sandboxMaxAge: setting(

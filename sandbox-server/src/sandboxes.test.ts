@@ -351,3 +351,48 @@ test('learners who left are freed from memory once their sandbox is stopped; one
   assert.equal(rt.creates, 2);
   await m.shutdown();
 });
+
+test('a learner joining a full host frees only as many slots as the line needs, longest-detached first, at once', async () => {
+  const rt = new FakeRuntime();
+  const m = manager(rt, { maxSandboxes: 3, detachedGraceMs: 1000 });
+  await m.reconcile();
+  const pages = ['a', 'b', 'c'].map(() => new FakeClient());
+  for (const [i, l] of ['a', 'b', 'c'].entries()) {
+    m.attach(l, pages[i]!);
+    await pages[i]!.until((s) => s.state === 'ready', `${l} ready`);
+  }
+  // Pages gone in the order b, a, c: b has been gone longest.
+  for (const l of ['b', 'a', 'c']) {
+    m.detach(l, pages[['a', 'b', 'c'].indexOf(l)]!);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await m.stopIdle(), 0, 'nobody waits: all keep running');
+  await new Promise((r) => setTimeout(r, 1100)); // past the grace
+  const d = new FakeClient();
+  m.attach('d', d); // the line grows: a slot is freed without waiting for a sweep
+  await d.until((s) => s.state === 'ready', 'd ready');
+  assert.equal(rt.containers.get('b')!.running, false, 'the longest-detached gave up its slot');
+  assert.equal(rt.containers.get('a')!.running, true, 'the others keep theirs');
+  assert.equal(rt.containers.get('c')!.running, true);
+  assert.equal(await m.stopIdle(), 0, 'nothing more to free once the line is served');
+  assert.equal(rt.maxRunning, 3);
+  await m.shutdown();
+});
+
+test('the auto warm pool grows to the busiest minute of arrivals, only while memory allows', async () => {
+  const rt = new FakeRuntime();
+  let available = 8 * 1024 ** 3;
+  const m = manager(rt, { warmPool: 'auto', warmPoolMax: 5, maxSandboxes: 20, availableMemory: () => available, memoryReserveBytes: 2 * 1024 ** 3 });
+  await m.reconcile();
+  await waitFor(() => m.poolSize().ready === 2, 'the pool starts at 2');
+  assert.equal(m.poolTarget(), 2);
+  for (let i = 0; i < 4; i++) assert.ok(m.claimWarm() !== undefined || i >= 2, 'warm ones first');
+  assert.equal(m.poolTarget(), 4, 'four arrived this minute');
+  await waitFor(() => m.poolSize().ready === 4, 'the pool grew to 4');
+  for (let i = 0; i < 9; i++) m.claimWarm();
+  assert.equal(m.poolTarget(), 5, 'never past the maximum');
+  available = 1024 ** 3; // below the reserve: no growth, what is booted stays
+  const size = m.poolSize().total;
+  assert.equal(m.poolTarget(), size);
+  await m.shutdown();
+});

@@ -19,6 +19,7 @@ import { handleOf, newLearnerId } from './identity.ts';
 import { Terminal, type TerminalClient } from './terminal.ts';
 import type { ExerciseChecker, ExerciseSubscriber } from './exercises/live.ts';
 import { DiskBudget, type DiskAmount } from './disk-budget.ts';
+import { ArrivalLog, autoPoolTarget } from './warm-pool.ts';
 
 export interface SandboxClient extends TerminalClient, ExerciseSubscriber {
   readonly size: { cols: number; rows: number };
@@ -42,8 +43,13 @@ export interface ManagerOptions {
   checker?: ExerciseChecker;
   /** Running sandboxes allowed at once; learners past it wait in line. Absent: no limit. */
   maxSandboxes?: number;
-  /** Booted sandboxes kept for new learners (see claimWarm). Absent or 0: none. */
-  warmPool?: number;
+  /** Booted sandboxes kept for new learners (see claimWarm). Absent or 0: none. auto: sized from recent arrivals (warm-pool.ts). */
+  warmPool?: number | 'auto';
+  /** With warmPool auto: at most this many (default 8). */
+  warmPoolMax?: number;
+  /** The host's available memory in bytes (MemAvailable); with warmPool auto the pool grows only while it is above memoryReserveBytes. */
+  availableMemory?: () => number | undefined;
+  memoryReserveBytes?: number;
   /** With learners in line, a sandbox with no page attached gives up its slot after this long. */
   detachedGraceMs?: number;
   /** A running sandbox is stopped this long after it started. Absent: no limit. */
@@ -101,6 +107,9 @@ const IDLE_ANNOUNCE_STEP_MS = 30_000;
 const LINE_KEEP_MS = 15_000;
 /** A warm sandbox handed out with a cookie but never opened in a page is removed after this long. */
 const UNUSED_CLAIM_MS = 60_000;
+/** With warmPool auto: the pool's size when nobody arrived lately, and its default maximum. */
+const AUTO_POOL_MIN = 2;
+const AUTO_POOL_MAX = 8;
 /** After a warm-pool start fails, the pool waits this long before trying again. */
 const POOL_RETRY_MS = 30_000;
 /** How often sandboxes past BERTH_SANDBOX_MAX_STORED_AGE are looked for. */
@@ -192,6 +201,12 @@ export class SandboxManager {
   /** Warm pool: learner handle -> raw learner id, held in memory only until claimed. */
   private readonly pool = new Map<string, string>();
   private poolFilling = false;
+  /** New visitors (session requests), which size the pool with warmPool auto. */
+  private readonly arrivals = new ArrivalLog();
+  /** Starts for learners in flight: the pool waits for them, so it never competes with a learner for the CPU. */
+  private learnerStarts = 0;
+  /** Sandboxes being stopped to free a slot for the line. */
+  private readonly lineStops = new Set<string>();
   private poolRetryAt = 0;
   private storedTimer: NodeJS.Timeout | undefined;
   private diskTimer: NodeJS.Timeout | undefined;
@@ -476,6 +491,7 @@ export class SandboxManager {
     let stopped = 0;
     const due = [...this.sandboxes.values()].filter((sb) => this.stopReason(sb, now));
     // In parallel: one sandbox's queue (a start) must not hold up the others' stops.
+    const forLine = this.stopForLine(now, due.length);
     await Promise.all(
       due.map((sb) =>
         sb.enqueue(async () => {
@@ -491,8 +507,54 @@ export class SandboxManager {
         }),
       ),
     );
+    stopped += await forLine;
     await this.removeUnusedClaims(now);
     return stopped;
+  }
+
+  /**
+   * While learners wait in line, stops sandboxes whose page has been gone for the
+   * detached grace, the longest-detached first and only as many as the line needs
+   * beyond the slots already being freed (`freeing`, the pool's booted sandboxes,
+   * other stops for the line in flight). Run at every sweep and whenever the line
+   * grows, so a learner arriving on a full host waits seconds, not a whole grace.
+   */
+  private async stopForLine(now: number, freeing = 0): Promise<number> {
+    const grace = this.opts.detachedGraceMs;
+    if (grace === undefined || this.slots.waiting === 0) return 0;
+    const poolReady = [...this.pool.keys()].filter((h) => this.sandboxes.get(h)?.engineReady).length;
+    const need = this.slots.waiting - freeing - poolReady - this.lineStops.size;
+    if (need <= 0) return 0;
+    const chosen = [...this.sandboxes.values()]
+      .filter((sb) => !this.lineStops.has(sb.learner) && this.mayStopForLine(sb, now))
+      .sort((a, b) => a.detachedAt - b.detachedAt)
+      .slice(0, need);
+    let stopped = 0;
+    await Promise.all(
+      chosen.map((sb) => {
+        this.lineStops.add(sb.learner);
+        return sb
+          .enqueue(async () => {
+            if (!this.mayStopForLine(sb, now) || !sb.containerId) return;
+            this.log.info({ learner: shortHandle(sb.learner), detachedMs: Date.now() - sb.detachedAt, waiting: this.slots.waiting }, 'stopping a sandbox with no page for a learner in line');
+            this.setState(sb, 'stopping');
+            this.closeTerminal(sb);
+            await this.opts.runtime.stop(sb.containerId);
+            this.slots.release(sb.learner);
+            this.setState(sb, 'stopped', 'idle-stopped');
+            stopped++;
+          })
+          .finally(() => this.lineStops.delete(sb.learner));
+      }),
+    );
+    return stopped;
+  }
+
+  /** A running sandbox that holds a slot and has had no page for the detached grace. */
+  private mayStopForLine(sb: Sandbox, now: number): boolean {
+    if (sb.pooled || sb.clients.size > 0 || !this.slots.holds(sb.learner) || this.slots.waiting === 0) return false;
+    if (sb.state !== 'ready' && sb.state !== 'failed' && sb.state !== 'starting') return false;
+    return now >= sb.detachedAt + (this.opts.detachedGraceMs ?? Infinity);
   }
 
   /**
@@ -527,9 +589,7 @@ export class SandboxManager {
     const maxAgeAt = this.maxAgeStopAt(sb);
     if (maxAgeAt !== undefined && now >= maxAgeAt) return 'max-age-stopped';
     if (now >= this.idleStopAt(sb)) return 'idle-stopped';
-    const grace = this.opts.detachedGraceMs;
-    if (grace !== undefined && sb.clients.size === 0 && this.slots.waiting > 0 && now >= sb.detachedAt + grace) return 'idle-stopped';
-    return undefined;
+    return undefined; // stops for the line: stopForLine
   }
 
   /**
@@ -590,6 +650,7 @@ export class SandboxManager {
    * or undefined when none is ready. The pool then refills in the background.
    */
   claimWarm(): string | undefined {
+    this.arrivals.record(Date.now());
     for (const [handle, id] of this.pool) {
       const sb = this.sandboxes.get(handle);
       if (!sb?.engineReady || sb.evicting) continue;
@@ -610,10 +671,21 @@ export class SandboxManager {
     return { total: this.pool.size, ready };
   }
 
-  /** Boots one pool sandbox at a time while a slot is free and nobody waits. */
+  /** How many sandboxes the pool should hold now. */
+  poolTarget(): number {
+    const setting = this.opts.warmPool ?? 0;
+    if (setting !== 'auto') return setting;
+    const available = this.opts.availableMemory?.();
+    const memory = available === undefined ? undefined : { availableBytes: available, reserveBytes: this.opts.memoryReserveBytes ?? 0, poolSize: this.pool.size };
+    return autoPoolTarget(this.arrivals.peak(Date.now()), { min: AUTO_POOL_MIN, max: this.opts.warmPoolMax ?? AUTO_POOL_MAX }, memory);
+  }
+
+  /** Boots one pool sandbox at a time while a slot is free, nobody waits and no learner's start is in flight. */
   private fillPool(): void {
-    const target = this.opts.warmPool ?? 0;
-    if (this.closing || this.poolFilling || this.pool.size >= target || Date.now() < this.poolRetryAt) return;
+    if (this.closing || this.poolFilling || this.learnerStarts > 0 || Date.now() < this.poolRetryAt) return;
+    const target = this.poolTarget();
+    if (this.pool.size > target) return this.removeFromPool(this.pool.size - target); // arrivals calmed down
+    if (this.pool.size >= target) return;
     const id = newLearnerId();
     const handle = handleOf(id);
     if (!this.slots.tryAcquire(handle)) return; // no free slot, or a line: real learners first
@@ -646,7 +718,12 @@ export class SandboxManager {
 
   /** Destroys unclaimed pool sandboxes to give their slots to learners in line. */
   private evictPool(): void {
-    let need = this.slots.waiting;
+    this.removeFromPool(this.slots.waiting);
+  }
+
+  /** Destroys up to `count` booted, unclaimed pool sandboxes (their slots go back). */
+  private removeFromPool(count: number): void {
+    let need = count;
     for (const handle of this.pool.keys()) {
       if (need <= 0) return;
       const sb = this.sandboxes.get(handle);
@@ -666,8 +743,10 @@ export class SandboxManager {
   /** The line changed: tell everyone in it their new place, and make room from the pool. */
   private lineMoved(): void {
     for (const sb of this.sandboxes.values()) if (sb.code === 'queued') this.broadcast(sb);
-    if (this.slots.waiting > 0) this.evictPool();
-    else this.fillPool();
+    if (this.slots.waiting > 0) {
+      this.evictPool();
+      this.stopForLine(Date.now()).catch((err: Error) => this.log.error({ err }, 'could not free a slot for the line'));
+    } else this.fillPool();
   }
 
   /**
@@ -703,6 +782,7 @@ export class SandboxManager {
     this.sweepTimer = setInterval(() => {
       this.stopIdle()
         .then(() => this.forgetLeft())
+        .then(() => this.fillPool()) // the auto pool shrinks once arrivals calm down
         .catch((err: Error) => this.log.error({ err }, 'idle sweep failed'));
     }, every);
     this.sweepTimer.unref();
@@ -822,7 +902,7 @@ export class SandboxManager {
           return; // nobody waiting
         }
         if (sb.state === 'ready' && !sb.terminal?.isOpen) await this.recheckRunning(sb);
-        if (sb.state !== 'ready' && !sb.engineReady) await this.startSandbox(sb);
+        if (sb.state !== 'ready' && !sb.engineReady) await this.startForLearner(sb);
         sb.engineReady = false;
         if (!sb.terminal?.isOpen) await this.openTerminal(sb);
         // Ready only once a shell takes input, so nothing typed right away is lost.
@@ -850,6 +930,17 @@ export class SandboxManager {
           this.slots.release(sb.learner);
         });
       });
+  }
+
+  /** A learner's start (not the pool's): the pool refills only once no learner's start is in flight. */
+  private async startForLearner(sb: Sandbox): Promise<void> {
+    this.learnerStarts++;
+    try {
+      await this.startSandbox(sb);
+    } finally {
+      this.learnerStarts--;
+      if (this.learnerStarts === 0 && this.slots.waiting === 0) this.fillPool();
+    }
   }
 
   private async startSandbox(sb: Sandbox): Promise<void> {

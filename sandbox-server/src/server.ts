@@ -12,7 +12,8 @@ import type { SandboxRuntime } from './runtime/types.ts';
 import { DockerRuntime } from './runtime/docker.ts';
 import type { Registry } from './registry.ts';
 import { SandboxManager } from './sandboxes.ts';
-import { defaultMaxSandboxes } from './capacity.ts';
+import { defaultMaxSandboxes, HOST_RESERVE_BYTES } from './capacity.ts';
+import { freemem } from 'node:os';
 import { ScrollbackStore } from './scrollback-store.ts';
 import { Store } from './store.ts';
 import { missingSandboxCapabilities } from './capabilities.ts';
@@ -98,6 +99,9 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     maxConcurrentStarts: config.maxConcurrentStarts,
     maxSandboxes,
     warmPool: config.warmPool,
+    warmPoolMax: config.warmPoolMax,
+    availableMemory: () => freemem(), // MemAvailable on Linux
+    memoryReserveBytes: HOST_RESERVE_BYTES + config.sandboxMemory,
     detachedGraceMs: config.detachedGrace,
     maxAgeMs: config.sandboxMaxAge,
     maxStoredAgeMs: config.sandboxMaxStoredAge,
