@@ -190,7 +190,7 @@ export const settings = {
   ),
   idleTimeout: setting(
     'BERTH_IDLE_TIMEOUT',
-    'A sandbox with no terminal input for this long is stopped; its data is kept and it resumes on return.',
+    'A sandbox with no terminal input and no reading on its page (scrolling, clicks, keys: the page reports it at most once a minute) for this long is stopped; its data is kept and it resumes on return.',
     '30m',
     parseDuration(10_000),
   ),

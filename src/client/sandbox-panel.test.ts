@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STOP_WARNING_MS, startFailureReference, stopWarning } from './sandbox-panel.ts';
+import { STOP_WARNING_MS, startFailureReference, stopWarning, timeLeft } from './sandbox-panel.ts';
 import { t } from '../i18n/strings.ts';
 
 const now = 1_000_000;
@@ -36,4 +36,15 @@ test('a failed start shows the server log\'s reference, never the engine\'s word
   assert.equal(startFailureReference('The sandbox could not be started. (reference 1a2b3c4d)'), '1a2b3c4d');
   assert.equal(startFailureReference('(HTTP code 500) server error - mkfs.ext4: /var/lib/docker...'), undefined);
   assert.equal(startFailureReference(undefined), undefined);
+});
+
+test('the toolbar and the warning bar tell the same time left', () => {
+  const now = 1_000_000;
+  assert.deepEqual(timeLeft(now + 90_000, now), { seconds: 90 }, 'inside the warning window: seconds, like the bar');
+  assert.deepEqual(timeLeft(now + 81_000, now), { seconds: 90 }, 'rounded up to 10 s');
+  assert.deepEqual(timeLeft(now + STOP_WARNING_MS, now), { seconds: 120 });
+  assert.deepEqual(timeLeft(now + STOP_WARNING_MS + 60_000, now), { minutes: 3 });
+  assert.deepEqual(timeLeft(now - 5000, now), { seconds: 0 });
+  const ko = t('ko');
+  assert.equal(ko.secondsLeft(90), '90초 남음');
 });

@@ -34,6 +34,20 @@ export function stopWarning(snap: Pick<SessionSnapshot, 'state' | 'idleStopAt' |
   return first && first.at - now <= STOP_WARNING_MS ? first : undefined;
 }
 
+/**
+ * Time left before a stop, as both the toolbar and the warning bar say it: whole
+ * minutes, and within the warning window seconds in steps of 10 (rounded up), so
+ * the two never disagree ("1 min left" beside "stops in 90 s").
+ */
+export function timeLeft(at: number, now: number): { minutes: number } | { seconds: number } {
+  const ms = Math.max(0, at - now);
+  if (ms <= STOP_WARNING_MS) return { seconds: Math.ceil(ms / 10_000) * 10 };
+  return { minutes: Math.floor(ms / 60_000) };
+}
+
+/** Reading the lesson (scrolling, pointer, keys, focus) counts as activity at most this often. */
+export const READING_ACTIVITY_MS = 60_000;
+
 export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   if (panel.dataset.initialized) return;
   panel.dataset.initialized = '';
@@ -165,11 +179,11 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
       idle.hidden = true;
       return;
     }
-    const minutes = Math.floor((at - Date.now()) / 60_000);
+    const left = timeLeft(at, Date.now());
     idle.hidden = false;
-    idle.textContent = s.minutesLeft(Math.max(0, minutes));
+    idle.textContent = 'seconds' in left ? s.secondsLeft(left.seconds) : s.minutesLeft(left.minutes);
     idle.dataset.idleStopAt = String(at);
-    if (minutes < 2) idle.dataset.warn = '';
+    if ('seconds' in left) idle.dataset.warn = '';
     else delete idle.dataset.warn;
   };
 
@@ -179,7 +193,8 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     warning.hidden = !soon;
     if (!soon) return;
     // Counted down in steps of 10 s, so a screen reader is not told every second.
-    const secs = Math.max(0, Math.ceil((soon.at - Date.now()) / 10_000) * 10);
+    const left = timeLeft(soon.at, Date.now());
+    const secs = 'seconds' in left ? left.seconds : Math.ceil(STOP_WARNING_MS / 1000);
     warning.dataset.kind = soon.kind;
     warningText.textContent = soon.kind === 'idle' ? s.stopWarning.idle(secs) : s.stopWarning.maxAge(secs);
     if (keepBtn) keepBtn.hidden = soon.kind !== 'idle'; // only the idle timer can be pushed back
@@ -219,6 +234,25 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
     session.keepAlive();
     termEl.focus();
   });
+
+  // The warning lives above the whole page, not only under the terminal: a learner
+  // reading the lesson (or with the terminal folded away on a phone) sees it too.
+  if (warning) document.body.append(warning);
+
+  // Reading is working: scrolling, pointing, keys or focus anywhere on a visible page
+  // count as activity for the idle timer (as an empty frame, at most once a minute;
+  // the server counts no more often than that either).
+  let lastReading = 0;
+  const reading = () => {
+    if (document.visibilityState !== 'visible' || snapshot.state !== 'ready') return;
+    const now = Date.now();
+    if (now - lastReading < READING_ACTIVITY_MS) return;
+    if (session.keepAlive()) lastReading = now;
+  };
+  for (const type of ['scroll', 'wheel', 'pointerdown', 'pointermove', 'keydown', 'touchstart', 'focusin']) {
+    document.addEventListener(type, reading, { capture: true, passive: true });
+  }
+  document.addEventListener('visibilitychange', reading);
 
   retryBtn?.addEventListener('click', () => {
     session.retry();

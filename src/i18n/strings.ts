@@ -58,7 +58,8 @@ const ko = {
   retry: '다시 시도',
   startAgain: '다시 시작',
   minutesLeft: (m: number) => (m < 1 ? '1분 미만 남음' : `${m}분 남음`),
-  idleHint: '아무 입력이 없으면 이 시간 뒤에 샌드박스가 멈춰요. 작업 내용은 남아 있어요.',
+  secondsLeft: (sec: number) => `${sec}초 남음`,
+  idleHint: '터미널 입력도, 페이지를 읽는 움직임(스크롤, 클릭)도 없으면 이 시간 뒤에 샌드박스가 멈춰요. 작업 내용은 남아 있어요.',
   showTerminal: '터미널 보기',
   hideTerminal: '터미널 접기',
   state: {
@@ -113,7 +114,7 @@ const ko = {
     estimating: '예상 대기 시간을 계산하고 있어요.',
   },
   stopWarning: {
-    idle: (seconds: number) => `입력이 없어서 ${seconds}초 뒤에 샌드박스를 멈춰요. 작업 내용은 그대로 남아요.`,
+    idle: (seconds: number) => `한동안 아무 활동이 없어서 ${seconds}초 뒤에 샌드박스를 멈춰요. 작업 내용은 그대로 남아요.`,
     maxAge: (seconds: number) =>
       `최대 사용 시간이 다 되어 ${seconds}초 뒤에 샌드박스를 멈춰요. 작업 내용은 남아 있고, 멈춘 뒤 다시 시작할 수 있어요.`,
     keepWorking: '계속 작업하기',
@@ -256,7 +257,8 @@ const en: Strings = {
   retry: 'Retry',
   startAgain: 'Start again',
   minutesLeft: (m: number) => (m < 1 ? 'under 1 min left' : `${m} min left`),
-  idleHint: 'With no input, the sandbox stops after this time. Your work is kept.',
+  secondsLeft: (sec: number) => `${sec} s left`,
+  idleHint: 'With no typing and no reading on this page (scrolling, clicks), the sandbox stops after this time. Your work is kept.',
   showTerminal: 'Show terminal',
   hideTerminal: 'Hide terminal',
   state: {
@@ -311,7 +313,7 @@ const en: Strings = {
     estimating: 'Working out how long the wait is.',
   },
   stopWarning: {
-    idle: (seconds: number) => `No input for a while: the sandbox stops in ${seconds} s. Your work is kept.`,
+    idle: (seconds: number) => `No activity for a while: the sandbox stops in ${seconds} s. Your work is kept.`,
     maxAge: (seconds: number) =>
       `The sandbox reaches its maximum running time and stops in ${seconds} s. Your work is kept; start it again afterwards.`,
     keepWorking: 'Keep working',

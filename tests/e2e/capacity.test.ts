@@ -69,3 +69,33 @@ test('a learner past the maximum sees their place, then a prompt; the idle stop 
     holder.close();
   }
 });
+
+test('reading the lesson counts as activity, the warning shows above the lesson, and both countdowns agree', async () => {
+  const context = await browser!.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${berth!.origin}/en/lessons/00-welcome/`);
+    await page.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
+    const warning = page.locator('.sandbox-stop-warning');
+    await warning.waitFor({ state: 'visible', timeout: 10_000 });
+    // Above the page, not inside the terminal panel: in view while the learner reads.
+    assert.equal(await warning.evaluate((el) => el.parentElement === document.body && getComputedStyle(el).position === 'fixed'), true);
+    const box = (await warning.boundingBox())!;
+    assert.ok(box.y >= 0 && box.y + box.height <= 900, `the warning is in the viewport (${JSON.stringify(box)})`);
+    const [toolbar, bar] = await page.evaluate(() => [document.querySelector('.sandbox-idle')!.textContent, document.querySelector('.stop-warning-text')!.textContent]);
+    assert.equal(/(\d+) s left/.exec(toolbar ?? '')?.[1], /stops in (\d+) s/.exec(bar ?? '')?.[1], `"${toolbar}" and "${bar}" tell the same time`);
+
+    const before = Number(await page.locator('.sandbox-idle').getAttribute('data-idle-stop-at'));
+    await page.waitForTimeout(6000);
+    // Scroll the lesson, type nothing: the idle stop moves back.
+    await page.mouse.move(300, 500);
+    await page.mouse.wheel(0, 400);
+    await page.waitForFunction(
+      (prev) => Number(document.querySelector('.sandbox-idle')?.getAttribute('data-idle-stop-at')) > prev + 5000,
+      before,
+      { timeout: 10_000 },
+    );
+  } finally {
+    await context.close();
+  }
+});
