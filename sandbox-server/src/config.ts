@@ -251,7 +251,7 @@ export const settings = {
   ),
   warmPool: setting(
     'BERTH_WARM_POOL',
-    'Sandboxes kept booted for new learners, so their prompt appears at once. auto: as many as arrived in the busiest minute of the last 10 (at least 2, at most BERTH_WARM_POOL_MAX), growing only while the host has memory for a full sandbox beside the reserve. A number: exactly that many. 0: off. The pool never takes a slot a waiting learner needs, and refills only when no learner\'s start is in flight.',
+    'Sandboxes kept booted for new learners, so their prompt appears at once. auto: as many as arrived in the busiest minute of the last 10 (at least 2, or 4 when BERTH_MAX_SANDBOXES is 16 or more; at most BERTH_WARM_POOL_MAX), growing only while the host has memory for a full sandbox beside the reserve. A number: exactly that many. 0: off. The pool never takes a slot a waiting learner needs, and refills only when no learner\'s start is in flight.',
     'auto',
     parseAutoOr(parseInteger(0, 64)),
   ),

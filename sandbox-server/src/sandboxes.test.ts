@@ -382,7 +382,7 @@ test('a learner joining a full host frees only as many slots as the line needs, 
 test('the auto warm pool grows to the busiest minute of arrivals, only while memory allows', async () => {
   const rt = new FakeRuntime();
   let available = 8 * 1024 ** 3;
-  const m = manager(rt, { warmPool: 'auto', warmPoolMax: 5, maxSandboxes: 20, availableMemory: () => available, memoryReserveBytes: 2 * 1024 ** 3 });
+  const m = manager(rt, { warmPool: 'auto', warmPoolMax: 5, maxSandboxes: 12, availableMemory: () => available, memoryReserveBytes: 2 * 1024 ** 3 });
   await m.reconcile();
   await waitFor(() => m.poolSize().ready === 2, 'the pool starts at 2');
   assert.equal(m.poolTarget(), 2);
@@ -394,5 +394,14 @@ test('the auto warm pool grows to the busiest minute of arrivals, only while mem
   available = 1024 ** 3; // below the reserve: no growth, what is booted stays
   const size = m.poolSize().total;
   assert.equal(m.poolTarget(), size);
+  await m.shutdown();
+});
+
+test('on a host with room for a class, the auto pool starts at 4', async () => {
+  const rt = new FakeRuntime();
+  const m = manager(rt, { warmPool: 'auto', maxSandboxes: 30 });
+  await m.reconcile();
+  await waitFor(() => m.poolSize().ready === 4, 'the pool starts at 4');
+  assert.equal(m.poolTarget(), 4);
   await m.shutdown();
 });

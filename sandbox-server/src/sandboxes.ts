@@ -107,8 +107,14 @@ const IDLE_ANNOUNCE_STEP_MS = 30_000;
 const LINE_KEEP_MS = 15_000;
 /** A warm sandbox handed out with a cookie but never opened in a page is removed after this long. */
 const UNUSED_CLAIM_MS = 60_000;
-/** With warmPool auto: the pool's size when nobody arrived lately, and its default maximum. */
+/**
+ * With warmPool auto: the pool's size when nobody arrived lately (larger on a host
+ * with room for a class: the first group that arrives together finds it booted),
+ * and its default maximum.
+ */
 const AUTO_POOL_MIN = 2;
+const AUTO_POOL_MIN_LARGE_HOST = 4;
+const LARGE_HOST_SLOTS = 16;
 const AUTO_POOL_MAX = 8;
 /** After a warm-pool start fails, the pool waits this long before trying again. */
 const POOL_RETRY_MS = 30_000;
@@ -677,7 +683,9 @@ export class SandboxManager {
     if (setting !== 'auto') return setting;
     const available = this.opts.availableMemory?.();
     const memory = available === undefined ? undefined : { availableBytes: available, reserveBytes: this.opts.memoryReserveBytes ?? 0, poolSize: this.pool.size };
-    return autoPoolTarget(this.arrivals.peak(Date.now()), { min: AUTO_POOL_MIN, max: this.opts.warmPoolMax ?? AUTO_POOL_MAX }, memory);
+    const max = this.opts.warmPoolMax ?? AUTO_POOL_MAX;
+    const min = Math.min(max, this.slots.max >= LARGE_HOST_SLOTS ? AUTO_POOL_MIN_LARGE_HOST : AUTO_POOL_MIN);
+    return autoPoolTarget(this.arrivals.peak(Date.now()), { min, max }, memory);
   }
 
   /** Boots one pool sandbox at a time while a slot is free, nobody waits and no learner's start is in flight. */
