@@ -12,6 +12,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type { ServerMessage } from '../../sandbox-server/src/protocol.ts';
 import type { TestBerth } from '../helpers/berth.ts';
 import { startE2E, waitForScreen, type E2E } from '../helpers/browser.ts';
 import { loadAllExercises } from '../../sandbox-server/src/exercises/load.ts';
@@ -100,9 +101,9 @@ test('the page shows the score, and nothing the server sends it gives the task a
     const progress = await page.evaluate(async () => (await fetch('/api/progress', { credentials: 'same-origin' })).json());
     assert.deepEqual(progress.lessons[LESSON], { passed: 1, total: 5, graded: true, score: { passed: 1, total: 5 } });
 
-    const states = control.map((c) => JSON.parse(c) as { t: string }).filter((m) => m.t === 'exercises');
+    const states = control.map((c) => JSON.parse(c) as ServerMessage).filter((m): m is Extract<ServerMessage, { t: 'exercises' }> => m.t === 'exercises');
     assert.ok(states.length > 2, `the page got exercise states (${states.length})`);
-    for (const m of states as { graded: boolean; score?: unknown; items: { hints: string[]; hintsTotal: number; canRevealSolution: boolean; solution?: string }[] }[]) {
+    for (const m of states) {
       assert.equal(m.graded, true);
       assert.ok(m.score, 'a graded state carries the score');
       for (const item of m.items) assert.deepEqual([item.hints, item.hintsTotal, item.canRevealSolution, item.solution], [[], 0, false, undefined]);
