@@ -80,6 +80,7 @@ test('the page shows the score, and nothing the server sends it gives the task a
     const summary = page.locator('section#exercises .summary-count');
     assert.equal(await summary.innerText(), 'Score 0/5');
     assert.equal(await page.locator('[data-exercise] button[data-action="hint"], [data-exercise] button[data-action="solution"]').count(), 0, 'no hint or solution buttons');
+    assert.match(await page.locator('.lesson-nav').innerText(), /This is the last lesson\.\s+All lessons/, 'the course ends here, with a way home');
 
     await page.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
     await page.locator('[data-exercise="survives"][data-status="failing"]').waitFor({ timeout: 30_000 });
