@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answers, badgeText, cardView, pendingAction, tally } from './exercise-view.ts';
+import { answers, badgeText, cardView, pendingAction, summaryText, tally } from './exercise-view.ts';
 import { t } from '../i18n/strings.ts';
 import type { ExerciseState } from '../../sandbox-server/src/protocol.ts';
 
@@ -74,6 +74,13 @@ test('tally counts passed exercises the page shows', () => {
   assert.equal(badgeText({ passed: 2, total: 3 }), '2/3');
   assert.equal(badgeText({ passed: 3, total: 3 }), '✓ 3/3');
   assert.equal(badgeText({ passed: 0, total: 0 }), '0/0');
+});
+
+test('a graded lesson\'s summary is its score; others count what is done', () => {
+  assert.equal(summaryText({ passed: 3, total: 5 }, true, en), 'Score 3/5');
+  assert.equal(summaryText({ passed: 3, total: 5 }, true, ko), '점수 3/5');
+  assert.equal(summaryText({ passed: 3, total: 5 }, false, en), '3 of 5 done');
+  assert.equal(summaryText({ passed: 0, total: 2 }, false, ko), '2개 중 0개 완료');
 });
 
 test('tally counts passed quizzes like exercises', () => {

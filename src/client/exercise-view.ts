@@ -101,6 +101,11 @@ export function tally(
   };
 }
 
+/** The lesson's summary line: a graded lesson's tally is its score ("Score 3/5"), others say "3 of 5 done". */
+export function summaryText(counts: Tally, graded: boolean, s: Strings): string {
+  return graded ? s.progress.score(counts.passed, counts.total) : s.exercise.done(counts.passed, counts.total);
+}
+
 /** Short progress text for a badge: "✓ 3/3" when all done, "2/3" otherwise. */
 export function badgeText({ passed, total }: Tally): string {
   return passed >= total && total > 0 ? `✓ ${passed}/${total}` : `${passed}/${total}`;

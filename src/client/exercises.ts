@@ -10,14 +10,15 @@
  *
  * Progress displays: any `[data-exercise-progress]` element on the page gets
  * the lesson's tally over its exercises and quizzes (src/client/quiz.ts draws
- * the quizzes themselves): `[data-progress-text]` children get "2/3", `progress`
+ * the quizzes themselves): `[data-progress-text]` children get "2/3" (`=long`: "2 of 3 done",
+ * or "Score 2/3" in a box marked `data-graded`), `progress`
  * elements get value/max, and `[data-exercise-item=<id>]` / `[data-quiz-item=<id>]`
  * list items get `data-status` and a status word in `.item-status`.
  */
 import type { ExerciseState, QuizState } from '../../sandbox-server/src/protocol.ts';
 import type { ExercisesMessage } from './terminal-session.ts';
 import { EXERCISES_EVENT, EXERCISE_ACTION_EVENT, type ExerciseActionDetail } from './events.ts';
-import { STATUS_ICON, answers, badgeText, cardView, pendingAction, tally, type PendingAction, type Tally } from './exercise-view.ts';
+import { STATUS_ICON, answers, badgeText, cardView, pendingAction, summaryText, tally, type PendingAction, type Tally } from './exercise-view.ts';
 import { PROGRESS_URL, parseProgress } from './progress-view.ts';
 import { QUIZ_ICON, quizStatus } from './quiz-view.ts';
 import { splitInlineCode } from '../lessons/inline-code.ts';
@@ -275,7 +276,7 @@ function renderTally(
     if (counts.passed >= counts.total && counts.total > 0) box.dataset.done = '';
     else delete box.dataset.done;
     box.querySelectorAll<HTMLElement>('[data-progress-text]').forEach((el) => {
-      setText(el, el.dataset.progressText === 'long' ? s.exercise.done(counts.passed, counts.total) : badgeText(counts));
+      setText(el, el.dataset.progressText === 'long' ? summaryText(counts, box.dataset.graded !== undefined, s) : badgeText(counts));
     });
     if (box.hasAttribute('data-progress-label')) box.setAttribute('aria-label', s.exercise.toolbarLabel(counts.passed, counts.total));
     box.querySelectorAll<HTMLProgressElement>('progress').forEach((p) => {

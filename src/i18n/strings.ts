@@ -31,7 +31,7 @@ const ko = {
   nav: '사이트 메뉴',
   prevLesson: '이전 레슨',
   nextLesson: '다음 레슨',
-  comingNext: '다음 레슨은 준비 중이에요.',
+  lastLesson: '마지막 레슨이에요.',
   // code blocks
   run: '실행',
   copy: '복사',
@@ -232,7 +232,7 @@ const en: Strings = {
   nav: 'Site',
   prevLesson: 'Previous lesson',
   nextLesson: 'Next lesson',
-  comingNext: 'The next lesson is coming soon.',
+  lastLesson: 'This is the last lesson.',
   run: 'Run',
   copy: 'Copy',
   copied: 'Copied',
