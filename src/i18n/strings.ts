@@ -17,7 +17,7 @@ const ko = {
   siteName: 'Berth',
   siteTagline: '직접 해 보며 배우는 Docker',
   homeIntro:
-    '레슨마다 오른쪽에 진짜 터미널이 있어요. 나만의 샌드박스에서 Docker 엔진을 직접 다루면서 배워요.',
+    '레슨마다 진짜 터미널이 함께 있어요. 나만의 샌드박스에서 Docker 엔진을 직접 다루면서 배워요.',
   lessonsHeading: '레슨',
   lessonNumber: (n: number) => `레슨 ${n}`,
   minutes: (n: number) => `약 ${n}분`,
@@ -217,7 +217,7 @@ const en: Strings = {
   siteName: 'Berth',
   siteTagline: 'Learn Docker by doing it',
   homeIntro:
-    'Every lesson comes with a real terminal on the right: your own sandbox with its own Docker engine.',
+    'Every lesson comes with a real terminal: your own sandbox with its own Docker engine.',
   lessonsHeading: 'Lessons',
   lessonNumber: (n: number) => `Lesson ${n}`,
   minutes: (n: number) => `about ${n} min`,
