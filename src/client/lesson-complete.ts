@@ -16,7 +16,9 @@ export function initLessonComplete(): void {
   const ids = tasks.flatMap((el) => (el.dataset.exercise ? [el.dataset.exercise] : []));
   const quizIds = tasks.flatMap((el) => (el.dataset.quiz ? [el.dataset.quiz] : []));
   if (ids.length + quizIds.length === 0) return;
-  let passedBefore = new Set<string>();
+  /** What had passed at the previous message; undefined before the first. */
+  let passedBefore: Set<string> | undefined;
+  const key = (el: HTMLElement) => (el.dataset.quiz ? `quiz:${el.dataset.quiz}` : `exercise:${el.dataset.exercise}`);
 
   document.addEventListener(EXERCISES_EVENT, (ev) => {
     const msg = (ev as CustomEvent<ExercisesMessage>).detail;
@@ -28,10 +30,10 @@ export function initLessonComplete(): void {
     const { passed, total } = tally(ids, msg.items, quizIds, msg.quizzes);
     const complete = total > 0 && passed >= total;
     if (complete && banner.hidden) {
-      // After the task that just passed; on a page opened with all done, after the last one.
-      const last = [...passedNow].find((key) => !passedBefore.has(key));
-      const [kind, id] = last ? last.split(/:(.*)/) : [];
-      const anchor = tasks.find((el) => (kind === 'quiz' ? el.dataset.quiz : el.dataset.exercise) === id) ?? tasks.at(-1);
+      // After the task that just passed (the last in page order if several did); on a
+      // page opened with all done already, after the last task.
+      const before = passedBefore;
+      const anchor = (before && tasks.findLast((el) => !before.has(key(el)))) || tasks.at(-1);
       anchor?.after(banner);
       banner.hidden = false;
     } else if (!complete) {

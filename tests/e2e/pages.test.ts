@@ -144,6 +144,7 @@ describe('pages', () => {
       problems.push(...(await axeProblems(page, 'lesson 0 complete, dark')));
       await page.reload();
       await banner.waitFor({ state: 'visible', timeout: 30_000 });
+      assert.equal(await banner.evaluate((el) => el.previousElementSibling?.getAttribute('data-exercise')), 'first-container', 'opened all done: after the last task');
 
       // Lesson 0 done and opened last: the home page points on to lesson 1.
       await page.goto(`${berth.origin}/`);
