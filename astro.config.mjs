@@ -20,7 +20,9 @@ export default defineConfig({
   markdown: {
     // Astro 7's default Markdown pipeline is satteri; its hast plugins wrap
     // lesson code blocks with Copy / Run buttons (src/lessons/code-blocks.ts).
-    processor: satteri({ hastPlugins: codeBlockPlugins }),
+    // No typographic dashes: lessons write command flags (`--name`) in prose and
+    // headings, and an en-dash there ("–name") is a flag nobody can type.
+    processor: satteri({ hastPlugins: codeBlockPlugins, features: { smartPunctuation: { dashes: false } } }),
     shikiConfig: {
       theme: 'github-dark-default',
       transformers: [keepCodeMeta],

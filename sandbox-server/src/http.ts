@@ -121,7 +121,8 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
   const site = existsSync(opts.siteDir)
     ? sirv(opts.siteDir, { etag: true, extensions: ['html'], dotfiles: false })
     : undefined;
-  const notFoundPage = join(opts.siteDir, '404.html');
+  // The site's 404 page, per language (src/pages/404.astro, src/pages/en/404.astro).
+  const notFoundPages = { ko: join(opts.siteDir, '404.html'), en: join(opts.siteDir, 'en', '404', 'index.html') };
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
@@ -271,6 +272,8 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
     }
     const notFound = (): void => {
       res.statusCode = 404;
+      const english = path === '/en' || path.startsWith('/en/');
+      const notFoundPage = english && existsSync(notFoundPages.en) ? notFoundPages.en : notFoundPages.ko;
       if (existsSync(notFoundPage)) {
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
         res.end(readFileSync(notFoundPage));

@@ -999,7 +999,8 @@ export class SandboxManager {
   private async openTerminal(sb: Sandbox): Promise<void> {
     const first = sb.clients.values().next().value;
     const size = first?.size ?? { cols: 80, rows: 24 };
-    const shell = await this.opts.runtime.openShell(sb.containerId!, size.cols, size.rows);
+    // The shell greets in the language of the page it opens for (it outlives that page).
+    const shell = await this.opts.runtime.openShell(sb.containerId!, size.cols, size.rows, first?.lang);
     const checker = this.opts.checker;
     const terminal = new Terminal(shell, sb.ring, sb.live, () => this.onShellExit(sb, terminal), checker && (() => checker.trigger(sb.learner, 'prompt')));
     sb.terminal = terminal;
@@ -1036,7 +1037,8 @@ export class SandboxManager {
         return;
       }
       if (sb.clients.size === 0) return; // reopened on the next attach
-      terminal.notice('The shell exited. Starting a new one.');
+      const lang = sb.clients.values().next().value?.lang;
+      terminal.notice(lang === 'ko' ? '셸이 끝났어요. 새 셸을 시작해요.' : 'The shell exited. Starting a new one.');
       await this.openTerminal(sb);
       this.goLive(sb);
     }).catch((err: Error) => {

@@ -85,3 +85,33 @@ export function overallText(progress: Progress, totals: Record<string, number>, 
   }
   return passed === 0 ? s.progress.none : s.progress.overall(passed, total);
 }
+
+/** Where the learner left off, for the home page's "continue" link. */
+export interface ContinueTarget {
+  slug: string;
+  /** `continue`: the lesson they were in; `next`: the first one they have not finished. */
+  kind: 'continue' | 'next';
+}
+
+/**
+ * The lesson to carry on with: the last one opened, unless all its exercises are
+ * done (then the first unfinished lesson after it, else before it); with no
+ * lesson opened in this browser, the first unfinished lesson once any progress
+ * exists. Nothing for a new learner (the list is the start) or when all is done.
+ * `lessons` in course order, each with its exercise count.
+ */
+export function continueTarget(lessons: readonly { slug: string; total: number }[], progress: Progress, lastOpened: string | undefined): ContinueTarget | undefined {
+  const done = (l: { slug: string; total: number }) => {
+    const total = progress[l.slug]?.total || l.total;
+    return total > 0 && (progress[l.slug]?.passed ?? 0) >= total;
+  };
+  const at = lessons.findIndex((l) => l.slug === lastOpened);
+  if (at >= 0) {
+    if (!done(lessons[at]!)) return { slug: lessons[at]!.slug, kind: 'continue' };
+    const after = lessons.slice(at + 1).find((l) => !done(l)) ?? lessons.find((l) => !done(l));
+    return after ? { slug: after.slug, kind: 'next' } : undefined;
+  }
+  if (!Object.values(progress).some((p) => p.passed > 0)) return undefined;
+  const first = lessons.find((l) => !done(l));
+  return first ? { slug: first.slug, kind: 'next' } : undefined;
+}

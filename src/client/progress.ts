@@ -5,6 +5,7 @@
  */
 import { FORGET_URL, PROGRESS_RESET_URL, PROGRESS_URL, lessonBadge, overallText, parseProgress, type Progress } from './progress-view.ts';
 import { isLang, t, type Strings } from '../i18n/strings.ts';
+import { renderContinue } from './continue.ts';
 
 export async function fetchProgress(): Promise<Progress | null> {
   try {
@@ -63,6 +64,7 @@ export function initHomeProgress(): void {
       return;
     }
     renderBadges(document, progress, s);
+    renderContinue(document, progress, s);
     const sentence = overallText(progress, totals, s);
     say(after ? `${after} ${sentence}` : sentence);
   };

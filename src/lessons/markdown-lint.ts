@@ -1,10 +1,20 @@
 /**
+ * Lesson MDX checks (run by markdown-lint.test.ts over every lesson).
+ *
  * Catches Markdown that renders literally. CommonMark closes `**bold**` only when
  * the closing `**` is not both preceded by punctuation and followed by a letter:
  * so `**가상 머신(VM)**은` (Korean particles follow words directly) shows its
  * asterisks. Write `**가상 머신**(VM)은` or `<strong>가상 머신(VM)</strong>은`.
  */
 const UNCLOSED_STRONG = /\*\*[^*\n]*?\p{P}\*\*(?=[\p{L}\p{N}])/gu;
+
+/**
+ * A typographic dash right before a Latin letter, after a space or punctuation:
+ * "–name" where a flag `--name` was meant (a typographer's dash, pasted or made by
+ * smart punctuation, which astro.config.mjs turns off). A dash between two words
+ * ("word—word") is fine.
+ */
+const DASHED_FLAG = /(?<![\p{L}\p{N}])[–—][A-Za-z]/gu;
 
 export interface LintProblem {
   line: number;
@@ -23,6 +33,25 @@ export function lintMarkdown(mdx: string): LintProblem[] {
     if (fenced) return;
     const prose = line.replace(/`[^`]*`/g, (code) => ' '.repeat(code.length));
     for (const m of prose.matchAll(UNCLOSED_STRONG)) problems.push({ line: i + 1, text: line.slice(m.index, m.index + m[0].length + 2) });
+    for (const m of prose.matchAll(DASHED_FLAG)) problems.push({ line: i + 1, text: line.slice(m.index, m.index + m[0].length + 8) });
   });
   return problems;
+}
+
+export interface LessonLink {
+  line: number;
+  /** The lesson folder the link names, e.g. `05-volumes`. */
+  slug: string;
+  href: string;
+}
+
+/** Links to lesson pages (`/lessons/<slug>/`, `/en/lessons/<slug>/`) in an MDX text: Markdown links and href attributes. */
+export function lessonLinks(mdx: string): LessonLink[] {
+  const links: LessonLink[] = [];
+  mdx.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(/(?:\]\(|href=["'{`]*)((?:\/en)?\/lessons\/([^/)\s"'#?]*)[^)\s"']*)/g)) {
+      links.push({ line: i + 1, slug: m[2] ?? '', href: m[1] ?? '' });
+    }
+  });
+  return links;
 }

@@ -61,6 +61,9 @@ describe('catalog registry: what a sandbox pulls, and what it cannot do', () => 
     assert.match(out, /Pull complete/);
     assert.match(out, /Digest: sha256:[0-9a-f]{64}/);
     assert.match(out, /Hello from Berth!/);
+    // Its own words agree with the pull just shown (issue 18: it said "no download").
+    assert.doesNotMatch(out, /no download|already had/);
+    assert.match(out, /If it was not there\s+yet, the engine pulled it/);
     assert.match(await term.run('docker info 2>/dev/null | grep -A1 "Registry Mirrors"'), new RegExp(base.replaceAll('.', '\\.')));
   });
 

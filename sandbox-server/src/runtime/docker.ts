@@ -471,9 +471,11 @@ export class DockerRuntime implements SandboxRuntime {
    * starting another. Attach clients left by a previous server (exec'd processes have
    * parent 0) are ended first, so only one client ever feeds the shell.
    */
-  async openShell(id: string, cols: number, rows: number): Promise<Shell> {
+  async openShell(id: string, cols: number, rows: number, lang?: 'ko' | 'en'): Promise<Shell> {
+    // BERTH_LANG picks the greeting's language (images/sandbox/profile.sh); only the two known values pass.
+    const langEnv = lang === 'ko' || lang === 'en' ? [`BERTH_LANG=${lang}`] : [];
     const exec = await this.docker.getContainer(id).exec({
-      ...asLearner(['bash', '-c', ATTACH_SHELL], [`COLUMNS=${cols}`, `LINES=${rows}`]),
+      ...asLearner(['bash', '-c', ATTACH_SHELL], [`COLUMNS=${cols}`, `LINES=${rows}`, ...langEnv]),
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,

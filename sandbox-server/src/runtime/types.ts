@@ -74,8 +74,8 @@ export interface SandboxRuntime {
    * Returns a function that stops following.
    */
   watchEvents(id: string, onEvent: (type: string) => void): Promise<() => void>;
-  /** Starts an interactive login shell with a TTY. */
-  openShell(id: string, cols: number, rows: number): Promise<Shell>;
+  /** Starts an interactive login shell with a TTY; `lang` is the language of its greeting (absent: both). */
+  openShell(id: string, cols: number, rows: number, lang?: 'ko' | 'en'): Promise<Shell>;
   /** Last lines of the sandbox's own log, to explain a failed start. */
   logsTail(id: string, lines: number): Promise<string>;
   /** Disk used by each sandbox's data and what is left on the host (absent: not measurable, no disk budget). */
