@@ -92,6 +92,7 @@ const fails: BuiltinCheck[] = [
   { type: 'network_exists', name: 'othernet' },
   { type: 'network_has_container', network: 'appnet', container: 'made' },
   { type: 'containers_resolve', from: 'client', to: 'nothing-by-this-name' },
+  { type: 'containers_resolve', from: 'done', to: 'made' }, // default bridge, not running: no DNS
   BuiltinCheck.parse({ type: 'http', port: 8080, path: '/missing', status: 200 }),
   BuiltinCheck.parse({ type: 'http', port: 8081 }),
   { type: 'file_exists', path: 'absent.txt' },
@@ -142,4 +143,13 @@ test('each helper fails, with feedback, where the sandbox differs', async () => 
   const wrong = results.flatMap((r, i) => (r.passed ? [JSON.stringify(fails[i])] : []));
   assert.deepEqual(wrong, []);
   for (const r of results) assert.ok(r.feedback[0]!.length > 10);
+});
+
+// Live checks re-run on every engine event: a check that fires one (docker exec,
+// docker run) would keep them running without end.
+test('checks fire no engine events', async () => {
+  const since = (await tool.runtime.exec(id, ['bash', '-c', 'date +%s.%N'], 5000)).stdout.trim();
+  await checker.evaluateOnce(id, 'helpers', asExercises([...holds, ...fails]), false);
+  const events = await tool.runtime.exec(id, ['bash', '-c', `docker events --since ${since} --until "$(date +%s.%N)" --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'`], 10_000);
+  assert.equal(events.stdout.trim(), '', 'engine events during a check run');
 });
