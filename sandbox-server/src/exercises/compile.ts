@@ -69,7 +69,8 @@ export function builtinScript(check: BuiltinCheck): string {
         `[ "$img" = ${q(normalizeImage(check.image))} ] || [ "$img" = ${q(`docker.io/library/${normalizeImage(check.image)}`)} ]`,
       ].join('\n');
     case 'container_publishes_port':
-      return `${inspect(check.name, '{{json .HostConfig.PortBindings}}')} | jq -e --arg p ${q(`${check.container_port}/tcp`)} --arg h ${q(check.host_port ?? '')} '((. // {})[$p] // []) | map(select($h == "" or .HostPort == $h)) | length > 0' >/dev/null`;
+      // -p is in HostConfig.PortBindings; -P (publish all exposed ports) only in the running container's NetworkSettings.Ports.
+      return `${inspect(check.name, '{{json .HostConfig.PortBindings}} {{json .NetworkSettings.Ports}}')} | jq -s -e --arg p ${q(`${check.container_port}/tcp`)} --arg h ${q(check.host_port ?? '')} 'map((. // {})[$p] // []) | add | map(select($h == "" or .HostPort == $h)) | length > 0' >/dev/null`;
     case 'container_has_env':
       return `${inspect(check.name, '{{json .Config.Env}}')} | jq -e --arg k ${q(check.variable)} --arg v ${q(check.value ?? '')} --arg any ${q(check.value === undefined ? '1' : '')} 'any(.[]; if $any == "1" then startswith($k + "=") else . == ($k + "=" + $v) end)' >/dev/null`;
     case 'container_has_mount':
