@@ -29,7 +29,7 @@ docker volume create data >/dev/null
 mp=$(docker volume inspect -f '{{.Mountpoint}}' data)
 echo "hello from the volume" > "$mp/greeting.txt"
 docker run -d --name web --network appnet -p 8080:80 -e GREETING=hi -v data:/usr/share/nginx/html/data nginx >/dev/null
-docker run -d --name client --network appnet busybox sleep 3600 >/dev/null
+docker run -d --name client --network appnet --expose 7000 -P busybox sleep 3600 >/dev/null
 docker create --name made hello-world >/dev/null
 docker run --name done hello-world >/dev/null
 mkdir -p app
@@ -47,6 +47,7 @@ const holds: BuiltinCheck[] = [
   { type: 'container_uses_image', name: 'made', image: 'hello-world:latest' },
   { type: 'container_publishes_port', name: 'web', container_port: 80 },
   { type: 'container_publishes_port', name: 'web', container_port: 80, host_port: 8080 },
+  { type: 'container_publishes_port', name: 'client', container_port: 7000 }, // -P: only in NetworkSettings.Ports
   { type: 'container_has_env', name: 'web', variable: 'GREETING' },
   { type: 'container_has_env', name: 'web', variable: 'GREETING', value: 'hi' },
   { type: 'container_has_mount', name: 'web', destination: '/usr/share/nginx/html/data', source: 'data' },
@@ -76,6 +77,7 @@ const fails: BuiltinCheck[] = [
   { type: 'container_exited', name: 'web' },
   { type: 'container_uses_image', name: 'web', image: 'busybox' },
   { type: 'container_publishes_port', name: 'web', container_port: 443 },
+  { type: 'container_publishes_port', name: 'client', container_port: 7000, host_port: 7000 },
   { type: 'container_publishes_port', name: 'web', container_port: 80, host_port: 9090 },
   { type: 'container_has_env', name: 'web', variable: 'MISSING' },
   { type: 'container_has_env', name: 'web', variable: 'GREETING', value: 'bye' },
@@ -92,6 +94,7 @@ const fails: BuiltinCheck[] = [
   { type: 'network_exists', name: 'othernet' },
   { type: 'network_has_container', network: 'appnet', container: 'made' },
   { type: 'containers_resolve', from: 'client', to: 'nothing-by-this-name' },
+  { type: 'containers_resolve', from: 'done', to: 'made' }, // default bridge, not running: no DNS
   BuiltinCheck.parse({ type: 'http', port: 8080, path: '/missing', status: 200 }),
   BuiltinCheck.parse({ type: 'http', port: 8081 }),
   { type: 'file_exists', path: 'absent.txt' },
@@ -142,4 +145,13 @@ test('each helper fails, with feedback, where the sandbox differs', async () => 
   const wrong = results.flatMap((r, i) => (r.passed ? [JSON.stringify(fails[i])] : []));
   assert.deepEqual(wrong, []);
   for (const r of results) assert.ok(r.feedback[0]!.length > 10);
+});
+
+// Live checks re-run on every engine event: a check that fires one (docker exec,
+// docker run) would keep them running without end.
+test('checks fire no engine events', async () => {
+  const since = (await tool.runtime.exec(id, ['bash', '-c', 'date +%s.%N'], 5000)).stdout.trim();
+  await checker.evaluateOnce(id, 'helpers', asExercises([...holds, ...fails]), false);
+  const events = await tool.runtime.exec(id, ['bash', '-c', `docker events --since ${since} --until "$(date +%s.%N)" --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'`], 10_000);
+  assert.equal(events.stdout.trim(), '', 'engine events during a check run');
 });

@@ -24,6 +24,33 @@ export function normalizeImage(ref: string): string {
 
 const inspect = (name: string, format: string) => `docker container inspect -f ${shQuote(format)} ${shQuote(name)} 2>/dev/null`;
 
+/**
+ * Whether container `from` can look up the name `to`, read from the engine's state
+ * the way its embedded DNS answers: `docker exec` would fire engine events, which
+ * re-trigger the checks without end. A name resolves on a network whose endpoints
+ * have DNS names (user-defined networks; the default bridge has none) when a running
+ * container on it lists the name (container name, alias, short id), or through a
+ * legacy `--link` alias (/etc/hosts). `--network container:<x>` uses x's networks.
+ */
+function resolveScript(from: string, to: string): string {
+  const running = (ref: string) => `[ "$(docker container inspect -f '{{.State.Running}}' ${ref} 2>/dev/null)" = true ]`;
+  return `c=${shQuote(from)} to=${shQuote(to)}
+mode=$(docker container inspect -f '{{.HostConfig.NetworkMode}}' "$c" 2>/dev/null) || { echo "there is no container named $c"; exit 1; }
+${running('"$c"')} || { echo "$c is not running"; exit 1; }
+case "$mode" in container:*) c=\${mode#container:} ;; esac
+for n in $(docker container inspect -f '{{json .NetworkSettings.Networks}}' "$c" | jq -r 'to_entries[] | select(.value.DNSNames != null) | .key'); do
+  for id in $(docker network inspect -f '{{range $id, $e := .Containers}}{{$id}} {{end}}' "$n" 2>/dev/null); do
+    docker container inspect -f '{{json .}}' "$id" 2>/dev/null | jq -e --arg n "$n" --arg to "$to" '.State.Running and any((.NetworkSettings.Networks[$n].DNSNames // [])[]; ascii_downcase == ($to | ascii_downcase))' >/dev/null && exit 0
+  done
+done
+for l in $(docker container inspect -f '{{range .HostConfig.Links}}{{.}} {{end}}' "$c"); do
+  t=\${l%%:*}
+  { [ "\${l##*/}" = "$to" ] || [ "\${t#/}" = "$to" ]; } && ${running('"$t"')} && exit 0
+done
+echo "$to is not a running container's name or alias on a user-defined network of ${shQuote(from).slice(1, -1)}"
+exit 1`;
+}
+
 /** The bash test for one built-in check: exit 0 when it holds. */
 export function builtinScript(check: BuiltinCheck): string {
   const q = shQuote;
@@ -42,7 +69,8 @@ export function builtinScript(check: BuiltinCheck): string {
         `[ "$img" = ${q(normalizeImage(check.image))} ] || [ "$img" = ${q(`docker.io/library/${normalizeImage(check.image)}`)} ]`,
       ].join('\n');
     case 'container_publishes_port':
-      return `${inspect(check.name, '{{json .HostConfig.PortBindings}}')} | jq -e --arg p ${q(`${check.container_port}/tcp`)} --arg h ${q(check.host_port ?? '')} '((. // {})[$p] // []) | map(select($h == "" or .HostPort == $h)) | length > 0' >/dev/null`;
+      // -p is in HostConfig.PortBindings; -P (publish all exposed ports) only in the running container's NetworkSettings.Ports.
+      return `${inspect(check.name, '{{json .HostConfig.PortBindings}} {{json .NetworkSettings.Ports}}')} | jq -s -e --arg p ${q(`${check.container_port}/tcp`)} --arg h ${q(check.host_port ?? '')} 'map((. // {})[$p] // []) | add | map(select($h == "" or .HostPort == $h)) | length > 0' >/dev/null`;
     case 'container_has_env':
       return `${inspect(check.name, '{{json .Config.Env}}')} | jq -e --arg k ${q(check.variable)} --arg v ${q(check.value ?? '')} --arg any ${q(check.value === undefined ? '1' : '')} 'any(.[]; if $any == "1" then startswith($k + "=") else . == ($k + "=" + $v) end)' >/dev/null`;
     case 'container_has_mount':
@@ -77,7 +105,7 @@ export function builtinScript(check: BuiltinCheck): string {
     case 'network_has_container':
       return `docker network inspect -f '{{json .Containers}}' ${q(check.network)} 2>/dev/null | jq -e --arg c ${q(check.container)} 'any((. // {})[]; .Name == $c)' >/dev/null`;
     case 'containers_resolve':
-      return `docker exec ${q(check.from)} getent hosts ${q(check.to)} >/dev/null 2>&1 || docker exec ${q(check.from)} nslookup ${q(check.to)} >/dev/null 2>&1`;
+      return resolveScript(check.from, check.to);
     case 'http': {
       const tests = [
         `out=$(curl -s --max-time 5 -w '\\n%{http_code}' ${q(`http://127.0.0.1:${check.port}${check.path}`)})`,
