@@ -9,6 +9,7 @@
  * disposed together.
  */
 import type { IDisposable, Terminal } from '@xterm/xterm';
+import { ShellTracker, type ShellState } from './shell-state.ts';
 import {
   CLIENT_HIGH_WATER_BYTES,
   CLIENT_LOW_WATER_BYTES,
@@ -66,7 +67,8 @@ export interface SessionSnapshot {
 export type SessionTerminal = Pick<
   Terminal,
   'cols' | 'rows' | 'write' | 'reset' | 'onData' | 'onBinary' | 'onResize'
->;
+> &
+  Partial<Pick<Terminal, 'parser'>>;
 
 export interface SessionOptions {
   sessionUrl?: string;
@@ -83,7 +85,14 @@ export interface SessionOptions {
   lang?: 'ko' | 'en';
 }
 
-export type RunResult = 'sent' | 'queued';
+/** busy: the shell is not at its prompt (a program such as vim or `docker run -it` has the terminal). */
+export type RunResult = 'sent' | 'queued' | 'busy';
+
+/**
+ * Sent before a Run button's command: Ctrl+E (end of line) and Ctrl+U (delete
+ * to the start), as bash's readline binds them, so a half-typed line is cleared.
+ */
+export const CLEAR_LINE = '\x05\x15';
 
 interface SessionResponse {
   learner?: unknown;
@@ -126,6 +135,9 @@ export class TerminalSession {
   readonly #exerciseListeners = new Set<(m: ExercisesMessage) => void>();
   #exercises: ExercisesMessage | undefined;
   readonly #encoder = new TextEncoder();
+  readonly #shell = new ShellTracker();
+  /** Rewrites typed input before it is sent (the on-screen Ctrl key); identity by default. */
+  inputFilter: (data: string) => string = (data) => data;
 
   #snapshot: SessionSnapshot = { state: 'connecting' };
   #ws: WebSocket | null = null;
@@ -155,7 +167,7 @@ export class TerminalSession {
       lang: options.lang,
     };
     this.#disposables.push(
-      term.onData((data) => this.#sendBytes(this.#encoder.encode(data))),
+      term.onData((data) => this.#sendBytes(this.#encoder.encode(this.inputFilter(data)))),
       // Binary events (some mouse reports) are one byte per char.
       term.onBinary((data) => this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff))),
       // Dragging the divider resizes many times a second: send only the last size.
@@ -169,6 +181,7 @@ export class TerminalSession {
       { dispose: () => clearTimeout(this.#resizeTimer) },
       { dispose: () => this.#closeSocket(1000, 'page closed') },
     );
+    if (term.parser) this.#disposables.push(...this.#shell.attach(term.parser));
     if (typeof window !== 'undefined') {
       const online = () => {
         if (this.#snapshot.state === 'disconnected') this.retry();
@@ -176,6 +189,11 @@ export class TerminalSession {
       window.addEventListener('online', online);
       this.#disposables.push({ dispose: () => window.removeEventListener('online', online) });
     }
+  }
+
+  /** Whether the shell is at its prompt, as its markers last said. */
+  get shellState(): ShellState {
+    return this.#shell.state;
   }
 
   get snapshot(): SessionSnapshot {
@@ -249,6 +267,7 @@ export class TerminalSession {
     if (this.#ws?.readyState === OPEN) {
       this.#send({ t: 'reset' });
       this.#term.reset();
+      this.#shell.reset();
       this.#set({ state: 'creating', code: undefined, message: undefined, idleStopAt: undefined, reason: undefined, error: undefined });
     } else {
       this.#resetOnOpen = true;
@@ -257,13 +276,17 @@ export class TerminalSession {
   }
 
   /**
-   * Type `command` into the terminal and press Enter. If the sandbox is not
-   * ready yet the command waits and runs once it is.
+   * Clear the input line, type `command` and press Enter. If the sandbox is
+   * not ready yet the command waits and runs once it is. When the shell is
+   * busy (not at its prompt) nothing is typed: it would go to that program.
    */
   run(command: string): RunResult {
-    const text = `${command.replace(/\r?\n/g, '\r').replace(/\r+$/, '')}\r`;
+    const text = `${CLEAR_LINE}${command.replace(/\r?\n/g, '\r').replace(/\r+$/, '')}\r`;
     if (this.#snapshot.state === 'ready' && this.#ws?.readyState === OPEN) {
+      if (this.#shell.state === 'busy') return 'busy';
       this.#sendBytes(this.#encoder.encode(text));
+      // Without any marker seen (a shell without Berth's bashrc) there is nothing to wait for.
+      if (this.#shell.state !== 'unknown') this.#shell.markBusy();
       return 'sent';
     }
     this.#queue.push(text);
@@ -395,6 +418,7 @@ export class TerminalSession {
         this.#resetOnOpen = false;
         this.#send({ t: 'reset' });
         this.#term.reset();
+        this.#shell.reset();
       }
     };
     ws.onmessage = (ev: MessageEvent) => {
@@ -436,6 +460,7 @@ export class TerminalSession {
         // The scrollback follows as binary frames: start from a clean screen
         // so a reconnect does not print everything twice.
         this.#term.reset();
+        this.#shell.reset();
         break;
       case 'error':
         this.#set({ error: msg.message });
