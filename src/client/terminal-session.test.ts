@@ -348,3 +348,25 @@ test('Run types only at the shell prompt, as its OSC 133 / 6973 markers say', as
   session.dispose();
   assert.equal(handlers.size, 0, 'handlers disposed');
 });
+
+test("xterm's answers to queries in replayed scrollback are not typed into the shell", async () => {
+  const { session, data, writes } = setup();
+  session.start();
+  await tick();
+  const ws = FakeSocket.all[0]!;
+  ws.open();
+  ws.text({ t: 'status', state: 'ready' });
+  const binaries = () => ws.sent.filter((s) => typeof s !== 'string').length;
+  ws.text({ t: 'replay', bytes: 10 });
+  ws.bytes(6);
+  ws.bytes(4);
+  data.fire('\x1b[12;5R'); // xterm answering an ESC[6n in the old output
+  writes[0]!.done();
+  data.fire('\x1b[12;5R');
+  assert.equal(binaries(), 0, 'dropped while the replay is being parsed');
+  writes[1]!.done();
+  ws.bytes(3); // live output
+  data.fire('x');
+  assert.equal(binaries(), 1, 'typing after the replay goes out');
+  session.dispose();
+});

@@ -150,6 +150,9 @@ export class TerminalSession {
   /** Bytes handed to term.write whose callback has not fired yet. */
   #pendingBytes = 0;
   #paused = false;
+  /** Replayed scrollback bytes still to come, and replay writes xterm has not parsed yet. */
+  #replayLeft = 0;
+  #replayParsing = 0;
   /** Commands from Run buttons waiting for the sandbox to be ready. */
   #queue: string[] = [];
   #resetOnOpen = false;
@@ -167,9 +170,16 @@ export class TerminalSession {
       lang: options.lang,
     };
     this.#disposables.push(
-      term.onData((data) => this.#sendBytes(this.#encoder.encode(this.inputFilter(data)))),
+      // While xterm parses replayed scrollback it answers the queries in it (busybox's
+      // cursor position request, ESC[6n) as if they were new: those answers would be
+      // typed into today's shell, so they are dropped.
+      term.onData((data) => {
+        if (this.#replayParsing === 0) this.#sendBytes(this.#encoder.encode(this.inputFilter(data)));
+      }),
       // Binary events (some mouse reports) are one byte per char.
-      term.onBinary((data) => this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff))),
+      term.onBinary((data) => {
+        if (this.#replayParsing === 0) this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
+      }),
       // Dragging the divider resizes many times a second: send only the last size.
       term.onResize(() => {
         clearTimeout(this.#resizeTimer);
@@ -358,6 +368,7 @@ export class TerminalSession {
     this.#everOpened = false;
     this.#pendingBytes = 0;
     this.#paused = false;
+    this.#replayLeft = 0;
     this.#set({
       state: 'connecting',
       reason: undefined,
@@ -461,6 +472,7 @@ export class TerminalSession {
         // so a reconnect does not print everything twice.
         this.#term.reset();
         this.#shell.reset();
+        this.#replayLeft = msg.bytes;
         break;
       case 'error':
         this.#set({ error: msg.message });
@@ -482,7 +494,13 @@ export class TerminalSession {
   #onOutput(bytes: Uint8Array, gen: number): void {
     const n = bytes.length;
     this.#pendingBytes += n;
+    const replay = this.#replayLeft > 0;
+    if (replay) {
+      this.#replayLeft = Math.max(0, this.#replayLeft - n);
+      this.#replayParsing++;
+    }
     this.#term.write(bytes, () => {
+      if (replay) this.#replayParsing--;
       if (gen !== this.#generation) return;
       this.#pendingBytes -= n;
       if (this.#paused && this.#pendingBytes < CLIENT_LOW_WATER_BYTES) {
