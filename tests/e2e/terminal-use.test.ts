@@ -173,7 +173,7 @@ describe('the terminal as people use it', () => {
       assert.doesNotMatch(await screenText(page), /docker: not found/, 'nothing was typed into busybox');
 
       await shell(page, 'exit');
-      await waitForScreen(page, PROMPT, 10_000);
+      await waitForScreen(page, /^\/ # exit\s*\n(.*\n)*learner@berth:\S*\$/m, 10_000);
       await ps.click();
       assert.equal(await block.getAttribute('data-run-result'), 'sent', 'back at the prompt, Run types again');
     } finally {
