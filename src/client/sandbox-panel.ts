@@ -350,7 +350,8 @@ function initTerminalControls(
     link.addEventListener('click', (ev) => {
       ev.preventDefault();
       if (panel.dataset.collapsed !== undefined) panel.querySelector<HTMLButtonElement>('.sandbox-collapse-btn')?.click();
-      termEl.scrollIntoView({ block: 'nearest' });
+      // Lesson pages fit the window on a desktop: scrolling there would shift the whole layout.
+      if (window.matchMedia('(max-width: 899.98px)').matches) termEl.scrollIntoView({ block: 'nearest' });
       termEl.focus();
     });
   }
