@@ -295,7 +295,7 @@ const en: Strings = {
   keyBar: {
     label: 'Terminal keys',
     ctrl: 'Ctrl (with the next key)',
-    esc: 'Escape',
+    esc: 'Esc',
     tab: 'Tab',
     up: 'Up arrow',
     down: 'Down arrow',

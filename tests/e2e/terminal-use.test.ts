@@ -11,6 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
 import { screenText, startE2E, waitForScreen, type E2E } from '../helpers/browser.ts';
 
 const PROMPT = /learner@berth:\S*\$/;
@@ -229,9 +230,11 @@ describe('the terminal as people use it', () => {
       await page.locator('berth-terminal .xterm-screen').tap();
       assert.equal(await focusIn(page), 'terminal');
       await bar.waitFor({ state: 'visible' });
-      for (const name of ['Ctrl (with the next key)', 'Escape', 'Tab', 'Up arrow', 'Down arrow', 'Left arrow', 'Right arrow', 'Ctrl+C (interrupt)', 'Ctrl+D (end of input)']) {
+      for (const name of ['Ctrl (with the next key)', 'Esc', 'Tab', 'Up arrow', 'Down arrow', 'Left arrow', 'Right arrow', 'Ctrl+C (interrupt)', 'Ctrl+D (end of input)']) {
         assert.ok(await bar.getByRole('button', { name, exact: true }).isVisible(), name);
       }
+      const axe = await new AxeBuilder({ page }).include('berth-sandbox').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+      assert.deepEqual(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id), [], 'the panel with its key bar');
 
       await page.keyboard.type('sleep 30; echo not-interrupted');
       await page.keyboard.press('Enter');
