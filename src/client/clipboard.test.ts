@@ -20,16 +20,21 @@ const key = (k: string, mods: Partial<Record<'ctrlKey' | 'shiftKey' | 'altKey' |
   ...mods,
 });
 
-test('Linux/Windows: Ctrl+Shift+C/V; plain Ctrl+C stays SIGINT', () => {
+test('Linux/Windows: Ctrl+V and Ctrl+Shift+V paste; Ctrl+C copies only a selection, else stays SIGINT', () => {
   assert.equal(clipboardActionFor(key('C', { ctrlKey: true, shiftKey: true }), false), 'copy');
   assert.equal(clipboardActionFor(key('V', { ctrlKey: true, shiftKey: true }), false), 'paste');
+  assert.equal(clipboardActionFor(key('v', { ctrlKey: true }), false), 'paste');
   assert.equal(clipboardActionFor(key('c', { ctrlKey: true }), false), null);
-  assert.equal(clipboardActionFor(key('v', { ctrlKey: true }), false), null);
+  assert.equal(clipboardActionFor(key('c', { ctrlKey: true }), false, true), 'copy');
+  assert.equal(clipboardActionFor(key('c', { ctrlKey: true, altKey: true }), false, true), null);
+  assert.equal(clipboardActionFor(key('v'), false), null);
 });
 
 test('macOS: Cmd+C/V; Ctrl+C stays SIGINT', () => {
   assert.equal(clipboardActionFor(key('c', { metaKey: true }), true), 'copy');
   assert.equal(clipboardActionFor(key('v', { metaKey: true }), true), 'paste');
   assert.equal(clipboardActionFor(key('c', { ctrlKey: true }), true), null);
+  assert.equal(clipboardActionFor(key('c', { ctrlKey: true }), true, true), null);
+  assert.equal(clipboardActionFor(key('v', { ctrlKey: true }), true), null);
   assert.equal(clipboardActionFor({ ...key('c', { metaKey: true }), type: 'keyup' }, true), null);
 });

@@ -4,8 +4,9 @@
  * it to the terminal through the `berth:run` event, which the sandbox panel
  * answers by sending it now or queueing it until the sandbox is ready.
  *
- * After a click the element carries `data-run-result` = sent | queued | none
- * and says so in its `.code-status` live region.
+ * After a click the element carries `data-run-result` = sent | queued | busy | none
+ * and says so in its `.code-status` live region (busy: the shell is running
+ * another program, such as vim or `docker run -it busybox sh`, so nothing was typed).
  */
 import { writeClipboard } from './clipboard.ts';
 import { RUN_EVENT, STATE_EVENT, type RunEventDetail, type StateEventDetail } from './events.ts';
@@ -65,6 +66,7 @@ class BerthCode extends HTMLElement {
       this.dataset.runResult = detail.result ?? 'none';
       if (detail.result === 'sent') this.#say(s.runSent);
       else if (detail.result === 'queued') this.#say(s.runQueued, true);
+      else if (detail.result === 'busy') this.#say(s.runBusy, true);
       else this.#say(s.runNoTerminal);
     }
   };

@@ -4,7 +4,8 @@
 export const RUN_EVENT = 'berth:run';
 export interface RunEventDetail {
   command: string;
-  result?: 'sent' | 'queued';
+  /** busy: the shell is not at its prompt, so nothing was typed. */
+  result?: 'sent' | 'queued' | 'busy';
 }
 
 /** Dispatched on `document` by the panel whenever the sandbox state changes. */

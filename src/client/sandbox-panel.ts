@@ -6,6 +6,7 @@
 import type { Terminal } from '@xterm/xterm';
 import { TerminalSession, type PanelState, type SessionSnapshot } from './terminal-session.ts';
 import { isMacPlatform } from './clipboard.ts';
+import { barKeyBytes, ctrlChar, type BarKey } from './terminal-keys.ts';
 import { isLang, t, type Strings } from '../i18n/strings.ts';
 import {
   EXERCISES_EVENT,
@@ -18,7 +19,7 @@ import {
 } from './events.ts';
 
 
-type TerminalElement = HTMLElement & { terminal?: Terminal; fit(): void };
+type TerminalElement = HTMLElement & { terminal?: Terminal; fit(): void; fontSize: number; setFontSize(px: number): number };
 
 const PROGRESS_STEPS = ['creating', 'starting', 'ready'] as const;
 /** The panel warns this long before the sandbox stops (idle or maximum age). */
@@ -305,13 +306,22 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   document.addEventListener(EXERCISE_ACTION_EVENT, onExerciseAction);
   session.onExercises((msg) => document.dispatchEvent(new CustomEvent(EXERCISES_EVENT, { detail: msg })));
 
+  const announcer = $<HTMLElement>('.sandbox-announce');
+  const announce = (text: string) => {
+    if (announcer) announcer.textContent = text;
+  };
+
   termEl.addEventListener('berth-terminal-notice', (ev) => {
-    const text = (ev as CustomEvent<{ text: string }>).detail?.text;
-    if (alertBox && text) {
+    const { text, kind } = (ev as CustomEvent<{ text: string; kind?: 'info' | 'error' }>).detail ?? {};
+    if (!text) return;
+    if (kind === 'info') announce(text);
+    else if (alertBox) {
       alertBox.textContent = text;
       alertBox.hidden = false;
     }
   });
+
+  initTerminalControls(panel, termEl, term, session, announce, s);
 
   window.addEventListener('pagehide', (ev) => {
     if ((ev as PageTransitionEvent).persisted) return;
@@ -327,4 +337,93 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
 /** The reference a failed start's message carries ("... (reference 1a2b3c4d)"): the reason is in the server's log under it. */
 export function startFailureReference(message: string | undefined): string | undefined {
   return /\(reference ([0-9a-f]{8})\)/.exec(message ?? '')?.[1];
+}
+
+/**
+ * The terminal's own controls: the way out (Esc twice) announced to screen
+ * readers, the skip link, maximise, font size and the touch key bar.
+ */
+function initTerminalControls(
+  panel: HTMLElement,
+  termEl: TerminalElement,
+  term: Terminal,
+  session: TerminalSession,
+  announce: (text: string) => void,
+  s: Strings,
+): void {
+  const host = termEl.querySelector<HTMLElement>('.terminal-host') ?? termEl;
+  // Screen readers hear how to leave when they enter the terminal.
+  const help = panel.querySelector<HTMLElement>('[id$="-terminal-help"]');
+  if (help) term.textarea?.setAttribute('aria-describedby', help.id);
+
+  // Which element has the terminal's focus decides whether the key bar shows.
+  host.addEventListener('focusin', () => (panel.dataset.terminalFocus = ''));
+  host.addEventListener('focusout', () => delete panel.dataset.terminalFocus);
+
+  // Maximise (desktop): the same button, or Esc outside the terminal, restores.
+  const maxBtn = panel.querySelector<HTMLButtonElement>('.sandbox-max-btn');
+  const setMaximized = (on: boolean) => {
+    if (on) panel.dataset.maximized = '';
+    else delete panel.dataset.maximized;
+    maxBtn?.setAttribute('aria-pressed', String(on));
+    requestAnimationFrame(() => termEl.fit());
+  };
+  maxBtn?.addEventListener('click', () => setMaximized(panel.dataset.maximized === undefined));
+  panel.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape' || ev.defaultPrevented || panel.dataset.maximized === undefined) return;
+    if (panel.querySelector('dialog[open]')) return;
+    setMaximized(false);
+  });
+  termEl.addEventListener('berth-terminal-leave', () => {
+    if (panel.dataset.maximized !== undefined) setMaximized(false);
+    announce(s.leftTerminal);
+  });
+
+  // Skip link (BaseLayout's skip slot, filled by LessonPage): straight into the terminal.
+  for (const link of document.querySelectorAll<HTMLAnchorElement>(`a[data-skip-terminal][href="#${panel.id}"]`)) {
+    link.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      if (panel.dataset.collapsed !== undefined) panel.querySelector<HTMLButtonElement>('.sandbox-collapse-btn')?.click();
+      // Lesson pages fit the window on a desktop: scrolling there would shift the whole layout.
+      if (window.matchMedia('(max-width: 899.98px)').matches) termEl.scrollIntoView({ block: 'nearest' });
+      termEl.focus();
+    });
+  }
+
+  // Font size, kept by the terminal element in localStorage.
+  for (const btn of panel.querySelectorAll<HTMLButtonElement>('[data-font-step]')) {
+    btn.addEventListener('click', () => {
+      const size = termEl.setFontSize(termEl.fontSize + Number(btn.dataset.fontStep));
+      announce(s.fontSizeNow(size));
+    });
+  }
+
+  // Key bar (touch devices): the buttons never take focus, so the soft keyboard stays up.
+  const bar = panel.querySelector<HTMLElement>('.sandbox-keybar');
+  const ctrlBtn = bar?.querySelector<HTMLButtonElement>('[data-key="ctrl"]');
+  let ctrl = false;
+  const setCtrl = (on: boolean) => {
+    ctrl = on;
+    ctrlBtn?.setAttribute('aria-pressed', String(on));
+  };
+  // Sticky Ctrl: the next typed character becomes its control character.
+  session.inputFilter = (data) => {
+    if (!ctrl) return data;
+    setCtrl(false);
+    return ctrlChar(data) ?? data;
+  };
+  bar?.addEventListener('pointerdown', (ev) => ev.preventDefault());
+  bar?.addEventListener('mousedown', (ev) => ev.preventDefault());
+  bar?.addEventListener('click', (ev) => {
+    const btn = ev.target instanceof Element ? ev.target.closest<HTMLButtonElement>('button[data-key]') : null;
+    if (!btn) return;
+    const key = btn.dataset.key as BarKey | 'ctrl';
+    if (key === 'ctrl') setCtrl(!ctrl);
+    else {
+      const bytes = barKeyBytes(key, ctrl, term.modes.applicationCursorKeysMode);
+      setCtrl(false);
+      term.input(bytes, true);
+    }
+    if (document.activeElement !== term.textarea) term.focus();
+  });
 }

@@ -140,10 +140,10 @@ test('status messages drive the state; Run waits for ready', async () => {
   ws.text({ t: 'status', state: 'ready', idleStopAt: 123 });
   assert.equal(session.snapshot.idleStopAt, 123);
   const bin = ws.sent.filter((s) => typeof s !== 'string') as Uint8Array[];
-  assert.equal(new TextDecoder().decode(bin[0]), 'docker version\r');
+  assert.equal(new TextDecoder().decode(bin[0]), '\x05\x15docker version\r', 'the input line is cleared first (Ctrl+E Ctrl+U)');
   assert.equal(session.run('whoami\nid -u\n'), 'sent');
   const last = ws.sent.at(-1) as Uint8Array;
-  assert.equal(new TextDecoder().decode(last), 'whoami\rid -u\r');
+  assert.equal(new TextDecoder().decode(last), '\x05\x15whoami\rid -u\r');
   assert.deepEqual(states.slice(0, 4), ['connecting', 'creating', 'starting', 'ready']);
   session.dispose();
 });
@@ -305,5 +305,68 @@ test('pages without a lesson say hello without lesson or lang', async () => {
   const ws = FakeSocket.all[0]!;
   ws.open();
   assert.deepEqual(Object.keys(ws.json()[0]).sort(), ['cols', 'rows', 't']);
+  session.dispose();
+});
+
+test('Run types only at the shell prompt, as its OSC 133 / 6973 markers say', async () => {
+  const handlers = new Map<number, (data: string) => boolean>();
+  const parser = {
+    registerOscHandler: (id: number, fn: (data: string) => boolean) => {
+      handlers.set(id, fn);
+      return { dispose: () => handlers.delete(id) };
+    },
+  };
+  FakeSocket.all = [];
+  const t = fakeTerminal();
+  const session = new TerminalSession(Object.assign(t.term, { parser }) as SessionTerminal, {
+    socketUrl: 'ws://x/ws/terminal',
+    fetch: okFetch,
+    WebSocket: FakeSocket as unknown as typeof WebSocket,
+  });
+  session.start();
+  await tick();
+  const ws = FakeSocket.all[0]!;
+  ws.open();
+  ws.text({ t: 'status', state: 'ready' });
+  const osc = (id: number, data: string) => handlers.get(id)!(data);
+  assert.equal(session.shellState, 'unknown');
+  assert.equal(session.run('ls'), 'sent', 'no marker seen yet: nothing to wait for');
+  osc(133, 'A');
+  assert.equal(session.shellState, 'prompt');
+  assert.equal(session.run('docker ps'), 'sent');
+  assert.equal(session.shellState, 'busy', 'after Enter, busy until the next prompt');
+  assert.equal(session.run('docker images'), 'busy');
+  osc(6973, 'berth-prompt');
+  osc(133, 'C'); // `docker run -it busybox sh` started
+  const before = ws.sent.length;
+  assert.equal(session.run('docker ps'), 'busy');
+  assert.equal(ws.sent.length, before, 'nothing typed into the program');
+  osc(133, 'A');
+  assert.equal(session.run('docker ps'), 'sent');
+  ws.text({ t: 'replay', bytes: 0 });
+  assert.equal(session.shellState, 'unknown', 'a replayed screen says again');
+  session.dispose();
+  assert.equal(handlers.size, 0, 'handlers disposed');
+});
+
+test("xterm's answers to queries in replayed scrollback are not typed into the shell", async () => {
+  const { session, data, writes } = setup();
+  session.start();
+  await tick();
+  const ws = FakeSocket.all[0]!;
+  ws.open();
+  ws.text({ t: 'status', state: 'ready' });
+  const binaries = () => ws.sent.filter((s) => typeof s !== 'string').length;
+  ws.text({ t: 'replay', bytes: 10 });
+  ws.bytes(6);
+  ws.bytes(4);
+  data.fire('\x1b[12;5R'); // xterm answering an ESC[6n in the old output
+  writes[0]!.done();
+  data.fire('\x1b[12;5R');
+  assert.equal(binaries(), 0, 'dropped while the replay is being parsed');
+  writes[1]!.done();
+  ws.bytes(3); // live output
+  data.fire('x');
+  assert.equal(binaries(), 1, 'typing after the replay goes out');
   session.dispose();
 });

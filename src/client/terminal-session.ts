@@ -9,6 +9,7 @@
  * disposed together.
  */
 import type { IDisposable, Terminal } from '@xterm/xterm';
+import { ShellTracker, type ShellState } from './shell-state.ts';
 import {
   CLIENT_HIGH_WATER_BYTES,
   CLIENT_LOW_WATER_BYTES,
@@ -66,7 +67,8 @@ export interface SessionSnapshot {
 export type SessionTerminal = Pick<
   Terminal,
   'cols' | 'rows' | 'write' | 'reset' | 'onData' | 'onBinary' | 'onResize'
->;
+> &
+  Partial<Pick<Terminal, 'parser'>>;
 
 export interface SessionOptions {
   sessionUrl?: string;
@@ -83,7 +85,14 @@ export interface SessionOptions {
   lang?: 'ko' | 'en';
 }
 
-export type RunResult = 'sent' | 'queued';
+/** busy: the shell is not at its prompt (a program such as vim or `docker run -it` has the terminal). */
+export type RunResult = 'sent' | 'queued' | 'busy';
+
+/**
+ * Sent before a Run button's command: Ctrl+E (end of line) and Ctrl+U (delete
+ * to the start), as bash's readline binds them, so a half-typed line is cleared.
+ */
+export const CLEAR_LINE = '\x05\x15';
 
 interface SessionResponse {
   learner?: unknown;
@@ -126,6 +135,9 @@ export class TerminalSession {
   readonly #exerciseListeners = new Set<(m: ExercisesMessage) => void>();
   #exercises: ExercisesMessage | undefined;
   readonly #encoder = new TextEncoder();
+  readonly #shell = new ShellTracker();
+  /** Rewrites typed input before it is sent (the on-screen Ctrl key); identity by default. */
+  inputFilter: (data: string) => string = (data) => data;
 
   #snapshot: SessionSnapshot = { state: 'connecting' };
   #ws: WebSocket | null = null;
@@ -138,6 +150,9 @@ export class TerminalSession {
   /** Bytes handed to term.write whose callback has not fired yet. */
   #pendingBytes = 0;
   #paused = false;
+  /** Replayed scrollback bytes still to come, and replay writes xterm has not parsed yet. */
+  #replayLeft = 0;
+  #replayParsing = 0;
   /** Commands from Run buttons waiting for the sandbox to be ready. */
   #queue: string[] = [];
   #resetOnOpen = false;
@@ -155,9 +170,16 @@ export class TerminalSession {
       lang: options.lang,
     };
     this.#disposables.push(
-      term.onData((data) => this.#sendBytes(this.#encoder.encode(data))),
+      // While xterm parses replayed scrollback it answers the queries in it (busybox's
+      // cursor position request, ESC[6n) as if they were new: those answers would be
+      // typed into today's shell, so they are dropped.
+      term.onData((data) => {
+        if (this.#replayParsing === 0) this.#sendBytes(this.#encoder.encode(this.inputFilter(data)));
+      }),
       // Binary events (some mouse reports) are one byte per char.
-      term.onBinary((data) => this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff))),
+      term.onBinary((data) => {
+        if (this.#replayParsing === 0) this.#sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff));
+      }),
       // Dragging the divider resizes many times a second: send only the last size.
       term.onResize(() => {
         clearTimeout(this.#resizeTimer);
@@ -169,6 +191,7 @@ export class TerminalSession {
       { dispose: () => clearTimeout(this.#resizeTimer) },
       { dispose: () => this.#closeSocket(1000, 'page closed') },
     );
+    if (term.parser) this.#disposables.push(...this.#shell.attach(term.parser));
     if (typeof window !== 'undefined') {
       const online = () => {
         if (this.#snapshot.state === 'disconnected') this.retry();
@@ -176,6 +199,11 @@ export class TerminalSession {
       window.addEventListener('online', online);
       this.#disposables.push({ dispose: () => window.removeEventListener('online', online) });
     }
+  }
+
+  /** Whether the shell is at its prompt, as its markers last said. */
+  get shellState(): ShellState {
+    return this.#shell.state;
   }
 
   get snapshot(): SessionSnapshot {
@@ -249,6 +277,7 @@ export class TerminalSession {
     if (this.#ws?.readyState === OPEN) {
       this.#send({ t: 'reset' });
       this.#term.reset();
+      this.#shell.reset();
       this.#set({ state: 'creating', code: undefined, message: undefined, idleStopAt: undefined, reason: undefined, error: undefined });
     } else {
       this.#resetOnOpen = true;
@@ -257,13 +286,17 @@ export class TerminalSession {
   }
 
   /**
-   * Type `command` into the terminal and press Enter. If the sandbox is not
-   * ready yet the command waits and runs once it is.
+   * Clear the input line, type `command` and press Enter. If the sandbox is
+   * not ready yet the command waits and runs once it is. When the shell is
+   * busy (not at its prompt) nothing is typed: it would go to that program.
    */
   run(command: string): RunResult {
-    const text = `${command.replace(/\r?\n/g, '\r').replace(/\r+$/, '')}\r`;
+    const text = `${CLEAR_LINE}${command.replace(/\r?\n/g, '\r').replace(/\r+$/, '')}\r`;
     if (this.#snapshot.state === 'ready' && this.#ws?.readyState === OPEN) {
+      if (this.#shell.state === 'busy') return 'busy';
       this.#sendBytes(this.#encoder.encode(text));
+      // Without any marker seen (a shell without Berth's bashrc) there is nothing to wait for.
+      if (this.#shell.state !== 'unknown') this.#shell.markBusy();
       return 'sent';
     }
     this.#queue.push(text);
@@ -335,6 +368,7 @@ export class TerminalSession {
     this.#everOpened = false;
     this.#pendingBytes = 0;
     this.#paused = false;
+    this.#replayLeft = 0;
     this.#set({
       state: 'connecting',
       reason: undefined,
@@ -395,6 +429,7 @@ export class TerminalSession {
         this.#resetOnOpen = false;
         this.#send({ t: 'reset' });
         this.#term.reset();
+        this.#shell.reset();
       }
     };
     ws.onmessage = (ev: MessageEvent) => {
@@ -436,6 +471,8 @@ export class TerminalSession {
         // The scrollback follows as binary frames: start from a clean screen
         // so a reconnect does not print everything twice.
         this.#term.reset();
+        this.#shell.reset();
+        this.#replayLeft = msg.bytes;
         break;
       case 'error':
         this.#set({ error: msg.message });
@@ -457,7 +494,13 @@ export class TerminalSession {
   #onOutput(bytes: Uint8Array, gen: number): void {
     const n = bytes.length;
     this.#pendingBytes += n;
+    const replay = this.#replayLeft > 0;
+    if (replay) {
+      this.#replayLeft = Math.max(0, this.#replayLeft - n);
+      this.#replayParsing++;
+    }
     this.#term.write(bytes, () => {
+      if (replay) this.#replayParsing--;
       if (gen !== this.#generation) return;
       this.#pendingBytes -= n;
       if (this.#paused && this.#pendingBytes < CLIENT_LOW_WATER_BYTES) {
