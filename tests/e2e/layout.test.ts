@@ -1,8 +1,8 @@
 /**
  * Every lesson page, in both languages, at a phone and a desktop width: nothing in the
  * lesson text is wider than its column, so neither the column nor the page scrolls
- * sideways. Diagrams are drawn 760 px wide and must shrink to fit (code blocks scroll
- * inside themselves and do not count).
+ * sideways. Diagrams are drawn 760 px wide and must shrink to fit, not be cropped (code
+ * blocks scroll inside themselves and do not count).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +35,11 @@ for (const width of [390, 1280]) {
         });
         if (m.content > m.column) problems.push(`${path}: lesson text is ${m.content} px wide in a ${m.column} px column`);
         if (m.page > width) problems.push(`${path}: the page is ${m.page} px wide at a ${width} px viewport`);
+        // A diagram wider than the column could also be cropped (overflow hidden) without widening anything.
+        const images = await page.locator('.prose img').evaluateAll((imgs) =>
+          imgs.map((img) => ({ src: img.getAttribute('src'), img: img.getBoundingClientRect().width, column: img.closest('.prose')!.clientWidth })),
+        );
+        for (const i of images) if (i.img > i.column + 0.5) problems.push(`${path} ${i.src}: ${Math.round(i.img)} px in a ${i.column} px column`);
       }
     } finally {
       await context.close();
