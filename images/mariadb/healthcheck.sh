@@ -1,10 +1,12 @@
 #!/bin/bash
 # healthcheck.sh [--connect] [--innodb_initialized] [--su-mysql]: the official
 # mariadb image's health checks that compose files use most. Exit 0 when healthy.
-# Uses the healthcheck@localhost account the entrypoint made at initialisation.
+# Uses the healthcheck@127.0.0.1 account the entrypoint made at initialisation, over
+# TCP as upstream's .my-healthcheck.cnf does: the entrypoint's temporary server
+# (--skip-networking) never passes, so "healthy" means the real server is up.
 set -uo pipefail
 cnf=/var/lib/mysql/.my-healthcheck.cnf
-sql() { mariadb --defaults-extra-file="$cnf" --protocol=socket -hlocalhost --skip-column-names -B -e "$1"; }
+sql() { mariadb --defaults-extra-file="$cnf" --protocol=tcp -h127.0.0.1 --skip-column-names -B -e "$1"; }
 [ $# -gt 0 ] || set -- --connect
 for check in "$@"; do
   case "$check" in

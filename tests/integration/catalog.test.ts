@@ -114,6 +114,19 @@ describe('lesson image catalog: behaves like the official images', () => {
     await sh('docker rm -f db');
   });
 
+  test('mariadb healthcheck.sh --connect fails while the entrypoint\'s temporary server runs, as upstream\'s (TCP only)', async () => {
+    // An init script holds the temporary server (--skip-networking) up; a healthcheck that
+    // passed now would let a readiness loop go on while that server is about to stop.
+    await sh('mkdir -p ~/hc-init && echo "sleep 20" > ~/hc-init/wait.sh');
+    await sh('docker run -d --name hcdb -e MARIADB_ROOT_PASSWORD=pw -v ~/hc-init:/docker-entrypoint-initdb.d mariadb');
+    await until('docker logs hcdb 2>&1 | grep -q "initdb.d/wait.sh"', 'the init script', 120_000);
+    const during = await sh('docker exec hcdb healthcheck.sh --connect --innodb_initialized', { allowFail: true });
+    assert.notEqual(during.code, 0, `healthy during initialisation:\n${during.out}`);
+    await until('docker exec hcdb healthcheck.sh --connect --innodb_initialized', 'the real server', 120_000);
+    assert.match((await sh('docker logs hcdb 2>&1')).out, /init process done/);
+    await sh('docker rm -f hcdb');
+  });
+
   test('mariadb without a password option refuses to initialise, as the official image does', async () => {
     const r = await sh('docker run --rm mariadb', { allowFail: true, timeoutMs: 60_000 });
     assert.notEqual(r.code, 0);
