@@ -27,6 +27,7 @@ exercises:
       ko: [docker run --name을 써요, 이미지는 hello-world예요]
       en: [Use docker run --name, The image is hello-world]
     solution: docker run --name greeter hello-world
+    near_miss: "true"
     success: { ko: 잘했어요, en: Well done }
   - id: make-note
     title: { ko: 메모를 써요, en: Write a note }
@@ -36,6 +37,7 @@ exercises:
         path: note.txt
         contains: berth
     solution: echo berth > ~/note.txt
+    near_miss: "true"
 `;
 
 const GRADED = `
@@ -50,12 +52,14 @@ exercises:
       ko: [힌트]
       en: [a hint]
     solution: docker network create graded-net
+    near_miss: "true"
   - id: hang
     title: { ko: 멈춤, en: Hangs }
     checks:
       - type: script
         run: sleep 60
     solution: "true"
+    near_miss: "true"
 `;
 
 const QUIZ = `

@@ -36,12 +36,14 @@ exercises:
       - type: file_exists
         path: made.txt
     solution: touch made.txt
+    near_miss: "true"
   - id: wrong-solution
     title: { ko: 틀린 답, en: Wrong solution }
     checks:
       - type: network_exists
         name: right-net
     solution: docker network create wrong-net
+    near_miss: "true"
 `,
   });
   const rows = await verifyLessons({ lessons: loadAllExercises(content, content), image, parallel: 2 });

@@ -64,9 +64,9 @@ test('a run script reports every check on its own marker line; forged lines do n
         { type: 'script', run: 'echo first; echo "last words"; exit 3' },
       ],
       hints: { ko: [], en: [] },
-      solution: 'true',
+      solution: 'true', near_miss: 'true',
     },
-    { id: 'b', title: { ko: 'ㄴ', en: 'b' }, checks: [{ type: 'script', run: 'sleep 30' }], hints: { ko: [], en: [] }, solution: 'true' },
+    { id: 'b', title: { ko: 'ㄴ', en: 'b' }, checks: [{ type: 'script', run: 'sleep 30' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' },
   ];
   const plan: CheckPlan = { exercises };
   const script = buildRunScript(plan, '/tmp').replace('timeout -k 1 10 ', 'timeout -k 1 1 ');
@@ -82,7 +82,7 @@ test('a run script reports every check on its own marker line; forged lines do n
 });
 
 test('a run cut short reports missing checks as null and incomplete', () => {
-  const plan: CheckPlan = { exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'file_exists', path: 'x' }], hints: { ko: [], en: [] }, solution: 'true' }] };
+  const plan: CheckPlan = { exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'file_exists', path: 'x' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' }] };
   const { results, complete } = parseRunOutput('garbage\n', plan);
   assert.equal(complete, false);
   assert.equal(results[0]![0], null);
