@@ -108,7 +108,7 @@ describe('live exercise checks', () => {
     await berth?.destroy();
   });
 
-  test('the lesson state arrives at once, then failing feedback after the first run', async () => {
+  test('the lesson state arrives at once; feedback only after the first Check', async () => {
     term = new TestTerminal(berth.origin, { cookie, hello: { cols: 100, rows: 30, lesson: '90-practice', lang: 'en' } });
     await term.until(() => latestExercises(term) !== undefined, 5000, 'the exercises message');
     const first = latestExercises(term)!;
@@ -120,6 +120,14 @@ describe('live exercise checks', () => {
     assert.equal(first.items[0]!.solution, undefined, 'no solution in the state before it is revealed');
 
     await term.waitForState('ready', 90_000);
+    // The first run has happened (setup ran), yet nothing was tried: neutral, no feedback.
+    await term.until(() => term.messages.some((m) => m.t === 'exercises' && m.checking), 15_000, 'a first run to start');
+    await term.until(() => latestExercises(term)?.checking === false, 15_000, 'the first run to end');
+    for (const item of latestExercises(term)!.items) {
+      assert.equal(item.status, 'pending', `${item.id} reads neutral before any attempt`);
+      assert.equal(item.feedback, undefined, `${item.id} gives nothing away before any attempt`);
+    }
+    term.control({ t: 'check' });
     const failing = await waitForExercise(term, 'run-greeter', 'failing');
     assert.match(failing.feedback ?? '', /no container named 'greeter'/);
     const note = await waitForExercise(term, 'make-note', 'failing');
