@@ -21,7 +21,8 @@ export function editDistance(a: string, b: string): number {
 
 /** One line of untrusted text, safe to show: no control characters, at most `max` characters. */
 export function plainLine(text: string, max: number): string {
-  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  // Backticks would start a code run where the page renders `code`.
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/`/g, "'").trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
