@@ -511,7 +511,7 @@ export class ExerciseChecker {
       const now = live?.status;
       const beforeReset = (row?.firstPassedAt ?? 0) < (lc?.resetAt ?? 0);
       if (lc?.afterReset && !live) state.success = PASSED_BEFORE_RESET.checking[lang];
-      else if (now && now !== 'passed' && now !== 'pending') state.success = (beforeReset ? PASSED_BEFORE_RESET.gone : PASSED_EARLIER)[lang];
+      else if (now === 'failing') state.success = (beforeReset ? PASSED_BEFORE_RESET.gone : PASSED_EARLIER)[lang];
       else if (exercise.success) state.success = exercise.success[lang];
     }
     if (!passed && shown?.feedback) state.feedback = shown.feedback[lang].slice(0, 2000);
