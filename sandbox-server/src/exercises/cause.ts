@@ -73,7 +73,7 @@ export function causeNote(check: Check, extras: Extras, lang: Lang): string | un
     if (near) {
       const k = KIND[target.kind]!;
       const shown = plainLine(near, 80);
-      notes.push(lang === 'ko' ? `'${shown}'라는 ${k.ko}가 있어요. '${target.name}'를 말하려던 건가요?` : `There is a ${k.en} named '${shown}': did you mean '${target.name}'?`);
+      notes.push(lang === 'ko' ? `${k.ko} 목록에 '${shown}'이(가) 있어요. '${target.name}'을(를) 말하려던 건가요?` : `There is a ${k.en} named '${shown}': did you mean '${target.name}'?`);
     }
   }
   const last = lastDockerError(extras.lasterr);
