@@ -24,6 +24,7 @@ exercises:
       - type: container_exists
         name: target
     solution: docker create --name target hello-world
+    near_miss: "true"
 `;
 
 type ExercisesMsg = Extract<ServerMessage, { t: 'exercises' }>;

@@ -1,7 +1,9 @@
 /**
  * npm run verify:lessons [lesson ...]: proves every exercise's checks fail before
- * and pass after its reference solution, each in a fresh sandbox. Prints a table;
- * exits 1 if any exercise fails. BERTH_VERIFY_PARALLEL sets how many run at once.
+ * and pass after its reference solution, and that one fails after its near miss,
+ * each in a fresh sandbox. Prints a table; exits 1 if any exercise fails.
+ * BERTH_VERIFY_PARALLEL sets how many sandboxes run at once (an exercise's two run
+ * side by side).
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';

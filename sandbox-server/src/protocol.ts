@@ -109,7 +109,7 @@ export const StatusCode = z.enum([
 export type StatusCode = z.infer<typeof StatusCode>;
 
 export const ExerciseStatus = z.enum([
-  'pending', // not checked yet
+  'pending', // no verdict: not checked, not tried by the learner yet, or a just-started container being watched (feedback says so)
   'passed',
   'failing', // checked: not there yet (feedback says what is missing)
   'timeout', // a check hung and was killed: not a pass

@@ -18,7 +18,7 @@ test('learners persist across reopening the store, and migrations run once', () 
     const b = new Store(path);
     assert.equal(b.hasLearner('h1'), true);
     const applied = b.db.prepare('SELECT COUNT(*) AS n FROM migrations').get() as { n: number };
-    assert.equal(applied.n, 4);
+    assert.equal(applied.n, 5);
     const mode = b.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
     assert.equal(mode.journal_mode, 'wal');
     b.close();
@@ -37,6 +37,8 @@ test('progress: first pass kept, attempts and hints counted, reset clears', () =
   assert.equal(store.useHint('L', 'les', 'ex2', 2), 2);
   assert.equal(store.useHint('L', 'les', 'ex2', 2), 2, 'capped at the number of hints');
   store.revealSolution('L', 'les', 'ex2');
+  store.markTried('L', 'les', 'ex3', 500);
+  store.markTried('L', 'les', 'ex3', 900);
   store.recordScore('L', 'final', 2, 3);
   store.saveQuizAnswers('L', 'les', 'q', [[0], [1, 2]]);
   store.saveQuizAnswers('L', 'les', 'q', [[1], [2]]);
@@ -45,7 +47,10 @@ test('progress: first pass kept, attempts and hints counted, reset clears', () =
   assert.deepEqual(rows.map((r) => [r.exercise, r.firstPassedAt, r.attempts, r.hintsUsed, r.solutionRevealedAt !== null]), [
     ['ex', 1000, 0, 0, false],
     ['ex2', null, 2, 2, true],
+    ['ex3', null, 0, 0, false],
   ]);
+  assert.deepEqual(rows.map((r) => r.triedAt !== null), [false, true, true], 'a Check press counts as a try');
+  assert.equal(rows[2]!.triedAt, 500, 'the first try is kept');
   assert.deepEqual(store.progress('other'), []);
   assert.deepEqual(store.scores('L').map((s) => [s.lesson, s.passed, s.total]), [['final', 2, 3]]);
   store.resetProgress('L');

@@ -42,6 +42,8 @@ const MIGRATIONS: string[] = [
   // When this store began issuing __Host- cookies over https: older learners may still present the plain name.
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
    INSERT INTO meta (key, value) VALUES ('host_cookie_since', CAST(unixepoch('subsec') * 1000 AS INTEGER))`,
+  // When the learner first tried an exercise: before that it reads neutral, without feedback.
+  `ALTER TABLE progress ADD COLUMN tried_at INTEGER`,
 ];
 
 export interface ProgressRow {
@@ -51,6 +53,8 @@ export interface ProgressRow {
   attempts: number;
   hintsUsed: number;
   solutionRevealedAt: number | null;
+  /** The learner's first attempt (Check pressed, or a check's result changed): see exercises/live.ts. */
+  triedAt: number | null;
 }
 
 export interface ScoreRow {
@@ -128,7 +132,7 @@ export class Store {
 
   progress(learner: string, lesson?: string): ProgressRow[] {
     const sql = `SELECT lesson, exercise, first_passed_at AS firstPassedAt, attempts, hints_used AS hintsUsed,
-                        solution_revealed_at AS solutionRevealedAt
+                        solution_revealed_at AS solutionRevealedAt, tried_at AS triedAt
                    FROM progress WHERE learner = ?${lesson ? ' AND lesson = ?' : ''} ORDER BY lesson, exercise`;
     const args = lesson ? [learner, lesson] : [learner];
     return this.db.prepare(sql).all(...args) as unknown as ProgressRow[];
@@ -154,7 +158,12 @@ export class Store {
   }
 
   addAttempt(learner: string, lesson: string, exercise: string): void {
-    this.upsert(learner, lesson, exercise, 'attempts = attempts + 1');
+    this.upsert(learner, lesson, exercise, 'attempts = attempts + 1, tried_at = COALESCE(tried_at, ?)', Date.now());
+  }
+
+  /** Records the first attempt; later ones keep the first time. */
+  markTried(learner: string, lesson: string, exercise: string, at = Date.now()): void {
+    this.upsert(learner, lesson, exercise, 'tried_at = COALESCE(tried_at, ?)', at);
   }
 
   /** Hints are counted up to `total`; returns the new count. */

@@ -1,7 +1,11 @@
 /**
  * The lesson verifier: for every exercise, in a fresh sandbox, run its setup,
  * assert every check fails, type the reference solution into a real shell (as a
- * learner would: history, prompt and all), then assert every check passes.
+ * learner would: history, prompt and all), then assert every check passes. In
+ * another fresh sandbox, at the same time, it types the exercise's near miss (a
+ * plausible wrong answer) after setup and asserts that at least one check fails:
+ * an empty sandbox failing proves little, a near miss failing proves the checks
+ * tell a right answer from an almost-right one.
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
@@ -22,6 +26,10 @@ export interface VerifyRow {
   /** Checks that still failed after the solution. */
   failedAfter: string[];
   solutionExit: number | null;
+  /** Checks that failed after the near miss (at least one must). */
+  nearMissFailed: string[];
+  nearMissExit: number | null;
+  /** Wall time of the slower of the two sandboxes. */
   seconds: number;
   error?: string;
 }
@@ -36,52 +44,97 @@ export interface VerifyOptions {
 
 const SOLUTION_TIMEOUT_MS = 180_000;
 
-async function verifyExercise(runtime: DockerRuntime, checker: ExerciseChecker, lesson: string, exercise: Exercise): Promise<VerifyRow> {
+interface Attempt {
+  /** Checks that passed right after setup. */
+  passedBefore: string[];
+  exit: number | null;
+  /** Checks that failed after the typed answer, with their feedback. */
+  failedAfter: string[];
+  seconds: number;
+}
+
+/** In a fresh sandbox: setup and a first evaluation, `answer` typed into a real shell, a second evaluation. */
+async function tryAnswer(runtime: DockerRuntime, checker: ExerciseChecker, lesson: string, exercise: Exercise, answer: string): Promise<Attempt> {
   const began = Date.now();
   const learner = randomBytes(16).toString('hex');
-  const row: VerifyRow = { lesson, exercise: exercise.id, ok: false, passedBefore: [], failedAfter: [], solutionExit: null, seconds: 0 };
+  const describe = (c: number) => `${c}:${exercise.checks[c]!.type}`;
   try {
     const info = await runtime.create(learner);
     await runtime.start(info.id);
     await waitForEngine(runtime, info.id, learner, 90_000);
-    const describe = (c: number) => `${c}:${exercise.checks[c]!.type}`;
-
     const [before] = await checker.evaluateOnce(info.id, lesson, [exercise], true);
-    row.passedBefore = before!.checks.flatMap((passed, c) => (passed ? [describe(c)] : []));
-
     const shell = new ShellDriver(await runtime.openShell(info.id, 200, 50));
+    let exit: number | null;
     try {
-      row.solutionExit = (await shell.run(exercise.solution, { timeoutMs: SOLUTION_TIMEOUT_MS })).exitCode;
+      exit = (await shell.run(answer, { timeoutMs: SOLUTION_TIMEOUT_MS })).exitCode;
     } finally {
       shell.close();
     }
-
     const [after] = await checker.evaluateOnce(info.id, lesson, [exercise], false);
-    row.failedAfter = after!.checks.flatMap((passed, c) => (passed ? [] : [`${describe(c)} (${after!.feedback[c]})`]));
-    row.ok = row.passedBefore.length === 0 && row.failedAfter.length === 0;
-  } catch (err) {
-    row.error = (err as Error).message;
+    return {
+      passedBefore: before!.checks.flatMap((passed, c) => (passed ? [describe(c)] : [])),
+      exit,
+      failedAfter: after!.checks.flatMap((passed, c) => (passed ? [] : [`${describe(c)} (${after!.feedback[c]})`])),
+      seconds: (Date.now() - began) / 1000,
+    };
   } finally {
     await runtime.destroy(learner).catch(() => {});
-    row.seconds = (Date.now() - began) / 1000;
   }
-  return row;
 }
+
+type Job = { lesson: string; exercise: Exercise; kind: 'solution' | 'near-miss' };
 
 export async function verifyLessons(opts: VerifyOptions): Promise<VerifyRow[]> {
   const { runtime, close } = await startToolRuntime('verify', opts.image);
   const store = new Store(':memory:');
   const checker = new ExerciseChecker({ runtime, store, log: pino({ level: 'silent' }), lessons: opts.lessons });
-  const jobs = [...opts.lessons].flatMap(([lesson, file]) => file.exercises.map((exercise) => ({ lesson, exercise })));
-  const rows: VerifyRow[] = new Array(jobs.length);
+  const exercises = [...opts.lessons].flatMap(([lesson, file]) => file.exercises.map((exercise) => ({ lesson, exercise })));
+  // Each exercise's two sandboxes are next to each other in the queue, so with two
+  // workers or more they run at the same time.
+  const jobs: Job[] = exercises.flatMap(({ lesson, exercise }) => [
+    { lesson, exercise, kind: 'solution' as const },
+    { lesson, exercise, kind: 'near-miss' as const },
+  ]);
+  const rows: VerifyRow[] = exercises.map(({ lesson, exercise }) => ({
+    lesson,
+    exercise: exercise.id,
+    ok: false,
+    passedBefore: [],
+    failedAfter: [],
+    solutionExit: null,
+    nearMissFailed: [],
+    nearMissExit: null,
+    seconds: 0,
+  }));
+  const done = new Array<number>(exercises.length).fill(0);
+  const finish = (i: number, kind: Job['kind'], attempt: Attempt | undefined, error: string | undefined) => {
+    const row = rows[i]!;
+    if (error) row.error = row.error ? `${row.error}; ${kind}: ${error}` : `${kind}: ${error}`;
+    if (attempt && kind === 'solution') {
+      row.passedBefore = attempt.passedBefore;
+      row.solutionExit = attempt.exit;
+      row.failedAfter = attempt.failedAfter;
+    } else if (attempt) {
+      row.nearMissExit = attempt.exit;
+      row.nearMissFailed = attempt.failedAfter;
+    }
+    row.seconds = Math.max(row.seconds, attempt?.seconds ?? 0);
+    if (++done[i]! < 2) return;
+    row.ok = !row.error && row.passedBefore.length === 0 && row.failedAfter.length === 0 && row.nearMissFailed.length > 0;
+    opts.onRow?.(row);
+  };
   try {
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) {
-        const i = next++;
-        const job = jobs[i]!;
-        rows[i] = await verifyExercise(runtime, checker, job.lesson, job.exercise);
-        opts.onRow?.(rows[i]!);
+        const j = next++;
+        const job = jobs[j]!;
+        const answer = job.kind === 'solution' ? job.exercise.solution : job.exercise.near_miss;
+        try {
+          finish(j >> 1, job.kind, await tryAnswer(runtime, checker, job.lesson, job.exercise, answer), undefined);
+        } catch (err) {
+          finish(j >> 1, job.kind, undefined, (err as Error).message);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, opts.parallel) }, worker));
@@ -94,13 +147,14 @@ export async function verifyLessons(opts: VerifyOptions): Promise<VerifyRow[]> {
 }
 
 export function formatTable(rows: VerifyRow[]): string {
-  const header = ['lesson', 'exercise', 'checks fail before', 'solution', 'checks pass after', 'time', 'result'];
+  const header = ['lesson', 'exercise', 'checks fail before', 'solution', 'checks pass after', 'near miss fails', 'time', 'result'];
   const body = rows.map((r) => [
     r.lesson,
     r.exercise,
     r.error ? '-' : r.passedBefore.length ? `no: ${r.passedBefore.join(', ')} passed` : 'yes',
     r.solutionExit === null ? '-' : `exit ${r.solutionExit}`,
     r.error ? '-' : r.failedAfter.length ? `no: ${r.failedAfter.join('; ')}` : 'yes',
+    r.error ? '-' : r.nearMissFailed.length ? `yes: ${r.nearMissFailed.map((f) => f.replace(/ \(.*/, '')).join(', ')}` : 'no: every check passed',
     `${r.seconds.toFixed(1)} s`,
     r.ok ? 'PASS' : `FAIL${r.error ? `: ${r.error}` : ''}`,
   ]);

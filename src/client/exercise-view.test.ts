@@ -12,7 +12,7 @@ test('before the server says anything: pending, hints from the build, solution l
   const v = cardView(undefined, { graded: false, hintsTotal: 2 }, en);
   assert.equal(v.status, 'pending');
   assert.equal(v.icon, '○');
-  assert.equal(v.label, 'Not checked yet');
+  assert.equal(v.label, 'Not started yet');
   assert.equal(v.detail, undefined);
   assert.deepEqual(v.hint, { hidden: false, disabled: false, label: 'Hint (2 left)' });
   assert.equal(v.solution.hidden, false);
@@ -34,6 +34,8 @@ test('each status has its own icon and words; feedback and success notes are kep
   assert.equal(cardView({ ...base, status: 'timeout' }, { graded: false, hintsTotal: 0 }, en).icon, '⏱');
   const error = cardView({ ...base, status: 'error', feedback: 'sandbox not ready' }, { graded: false, hintsTotal: 0 }, en);
   assert.deepEqual([error.icon, error.label, error.detail?.text], ['!', 'Could not check', 'sandbox not ready']);
+  const watching = cardView({ ...base, status: 'pending', feedback: 'It is running; watching' }, { graded: false, hintsTotal: 0 }, en);
+  assert.deepEqual([watching.icon, watching.detail?.text], ['○', 'It is running; watching'], 'pending shows what the server says it is waiting for');
   const icons = new Set((['pending', 'passed', 'failing', 'timeout', 'error'] as const).map((st) => cardView({ ...base, status: st }, { graded: false, hintsTotal: 0 }, en).icon));
   assert.equal(icons.size, 5);
 });

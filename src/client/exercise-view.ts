@@ -45,7 +45,8 @@ export function cardView(state: ExerciseState | undefined, ctx: CardContext, s: 
   const status: ExerciseStatus = state?.status ?? 'pending';
   let detail: CardView['detail'];
   if (status === 'passed' && state?.success) detail = { kind: 'success', text: state.success };
-  else if (status !== 'passed' && status !== 'pending' && state?.feedback) detail = { kind: 'feedback', text: state.feedback };
+  // Pending carries feedback only while the server watches a just-started container.
+  else if (status !== 'passed' && state?.feedback) detail = { kind: 'feedback', text: state.feedback };
 
   const hintsTotal = state?.hintsTotal ?? ctx.hintsTotal;
   const hintsUsed = state?.hintsUsed ?? 0;

@@ -65,7 +65,7 @@ const ko = {
   resetSandbox: '샌드박스 초기화',
   resetTitle: '샌드박스를 초기화할까요?',
   resetBody:
-    '지금 샌드박스를 지우고 새로 만들어요. 만든 컨테이너, 이미지, 볼륨, 파일이 모두 사라지고 되돌릴 수 없어요.',
+    '지금 샌드박스를 지우고 새로 만들어요. 만든 컨테이너, 이미지, 볼륨, 파일이 모두 사라지고 되돌릴 수 없어요. 연습 문제 기록은 그대로 남아요.',
   resetConfirm: '초기화',
   cancel: '취소',
   retry: '다시 시도',
@@ -165,7 +165,7 @@ const ko = {
     gradedNote: '평가 과제예요. 힌트와 정답 없이 스스로 풀어요.',
     done: (passed: number, total: number) => `${total}개 중 ${passed}개 완료`,
     status: {
-      pending: '아직 확인하지 않았어요',
+      pending: '아직 시작하지 않았어요',
       passed: '통과했어요',
       failing: '아직 조건을 만족하지 않아요',
       timeout: '확인이 너무 오래 걸려서 멈췄어요',
@@ -298,7 +298,7 @@ const en: Strings = {
   resetSandbox: 'Reset sandbox',
   resetTitle: 'Reset the sandbox?',
   resetBody:
-    'This throws your sandbox away and starts a fresh one. Your containers, images, volumes and files will be gone for good.',
+    'This throws your sandbox away and starts a fresh one. Your containers, images, volumes and files will be gone for good. Your exercise progress is kept.',
   resetConfirm: 'Reset',
   cancel: 'Cancel',
   retry: 'Retry',
@@ -397,7 +397,7 @@ const en: Strings = {
     gradedNote: 'This lesson is graded: no hints or solutions, you work it out yourself.',
     done: (passed: number, total: number) => `${passed} of ${total} done`,
     status: {
-      pending: 'Not checked yet',
+      pending: 'Not started yet',
       passed: 'Passed',
       failing: 'Not there yet',
       timeout: 'The check took too long and was stopped',

@@ -16,12 +16,14 @@ exercises:
       ko: [힌트 하나, 힌트 둘]
       en: [Hint one, Hint two]
     solution: docker run --name web hello-world
+    near_miss: "true"
   - id: second
     title: { ko: 둘째 과제, en: Second task }
     checks:
       - type: command_ran
         pattern: docker +info
     solution: docker info
+    near_miss: "true"
 `;
 
 function tree(files: Record<string, string>): string {

@@ -1,7 +1,8 @@
 /**
- * Exercises in a real Chromium against a real Berth: typing the solution into the
- * terminal turns the task green with no click, a reload keeps it green, hints
- * come from the server one at a time, and the home page shows the progress.
+ * Exercises in a real Chromium against a real Berth: a fresh task reads neutral
+ * until the learner tries it, typing the solution into the terminal turns the
+ * task green with no click, a reload keeps it green, hints come from the server
+ * one at a time, and the home page shows the progress.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,8 +33,7 @@ test('typing the solution turns the task green without a click, and it stays gre
     await card.waitFor();
     assert.equal(await card.getAttribute('role'), 'group');
     await page.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
-    await page.locator('[data-exercise="docker-info"][data-status="failing"]').waitFor({ timeout: 15_000 });
-    assert.match(await card.locator('.exercise-status').innerText(), /docker info/i);
+    await expectNeutral(page);
 
     const typed = Date.now();
     await typeInTerminal(page, 'docker info > /dev/null');
@@ -48,6 +48,43 @@ test('typing the solution turns the task green without a click, and it stays gre
     await page.locator('[data-exercise="docker-info"][data-status="passed"]').waitFor({ timeout: 15_000 });
   } finally {
     await page.close();
+  }
+});
+
+/** Every card reads neutral for a while after the sandbox is ready (checks have run by then): no verdict, no feedback. */
+async function expectNeutral(page: Page): Promise<void> {
+  const until = Date.now() + 4000;
+  while (Date.now() < until) {
+    const cards = await page.locator('[data-exercise]').evaluateAll((els) =>
+      els.map((el) => ({ id: (el as HTMLElement).dataset.exercise, status: (el as HTMLElement).dataset.status, detail: (el.querySelector('.exercise-detail') as HTMLElement | null)?.hidden === false })),
+    );
+    assert.ok(cards.length >= 3, 'the lesson has its cards');
+    for (const c of cards) {
+      assert.equal(c.status, 'pending', `${c.id} reads neutral before the learner tried it`);
+      assert.equal(c.detail, false, `${c.id} shows no feedback before the learner tried it`);
+    }
+    await page.waitForTimeout(250);
+  }
+}
+
+test('a fresh exercise reads neutral; Check shows what is missing, and a reload keeps that', async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${berth.origin}/en/lessons/00-welcome/`);
+    await page.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
+    await expectNeutral(page);
+    const card = page.locator('[data-exercise="server-version"]');
+    assert.match(await card.locator('.exercise-status').innerText(), /Not started yet/);
+    assert.doesNotMatch(await card.innerText(), /Server\.Version/, 'the answer is not given away');
+
+    await card.locator('button[data-action="check"]').click();
+    await page.locator('[data-exercise="server-version"][data-status="failing"]').waitFor({ timeout: 15_000 });
+    assert.match(await card.locator('.exercise-detail').innerText(), /server version/i);
+    await page.reload();
+    await page.locator('[data-exercise="server-version"][data-status="failing"]').waitFor({ timeout: 15_000 });
+  } finally {
+    await context.close();
   }
 });
 

@@ -103,7 +103,7 @@ const fails: BuiltinCheck[] = [
 ];
 
 const asExercises = (checks: Check[]): Exercise[] =>
-  checks.map((check, i) => ({ id: `c${i}`, title: { ko: 'ㄱ', en: 'c' }, checks: [check], hints: { ko: [], en: [] }, solution: 'true' }));
+  checks.map((check, i) => ({ id: `c${i}`, title: { ko: 'ㄱ', en: 'c' }, checks: [check], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' }));
 
 before(async () => {
   tool = await startToolRuntime('helpers', image);

@@ -27,6 +27,7 @@ exercises:
       ko: [docker run --name을 써요, 이미지는 hello-world예요]
       en: [Use docker run --name, The image is hello-world]
     solution: docker run --name greeter hello-world
+    near_miss: "true"
     success: { ko: 잘했어요, en: Well done }
   - id: make-note
     title: { ko: 메모를 써요, en: Write a note }
@@ -36,6 +37,7 @@ exercises:
         path: note.txt
         contains: berth
     solution: echo berth > ~/note.txt
+    near_miss: "true"
 `;
 
 const GRADED = `
@@ -50,12 +52,14 @@ exercises:
       ko: [힌트]
       en: [a hint]
     solution: docker network create graded-net
+    near_miss: "true"
   - id: hang
     title: { ko: 멈춤, en: Hangs }
     checks:
       - type: script
         run: sleep 60
     solution: "true"
+    near_miss: "true"
 `;
 
 const QUIZ = `
@@ -104,7 +108,7 @@ describe('live exercise checks', () => {
     await berth?.destroy();
   });
 
-  test('the lesson state arrives at once, then failing feedback after the first run', async () => {
+  test('the lesson state arrives at once; feedback only after the first Check', async () => {
     term = new TestTerminal(berth.origin, { cookie, hello: { cols: 100, rows: 30, lesson: '90-practice', lang: 'en' } });
     await term.until(() => latestExercises(term) !== undefined, 5000, 'the exercises message');
     const first = latestExercises(term)!;
@@ -116,6 +120,14 @@ describe('live exercise checks', () => {
     assert.equal(first.items[0]!.solution, undefined, 'no solution in the state before it is revealed');
 
     await term.waitForState('ready', 90_000);
+    // The first run has happened (setup ran), yet nothing was tried: neutral, no feedback.
+    await term.until(() => term.messages.some((m) => m.t === 'exercises' && m.checking), 15_000, 'a first run to start');
+    await term.until(() => latestExercises(term)?.checking === false, 15_000, 'the first run to end');
+    for (const item of latestExercises(term)!.items) {
+      assert.equal(item.status, 'pending', `${item.id} reads neutral before any attempt`);
+      assert.equal(item.feedback, undefined, `${item.id} gives nothing away before any attempt`);
+    }
+    term.control({ t: 'check' });
     const failing = await waitForExercise(term, 'run-greeter', 'failing');
     assert.match(failing.feedback ?? '', /no container named 'greeter'/);
     const note = await waitForExercise(term, 'make-note', 'failing');

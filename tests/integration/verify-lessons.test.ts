@@ -24,7 +24,7 @@ test('every exercise of every lesson verifies', async () => {
   assert.deepEqual(rows.filter((r) => !r.ok).map((r) => `${r.lesson}/${r.exercise}`), []);
 });
 
-test('the verifier fails an exercise whose check passes too early or whose solution does not work', async () => {
+test('the verifier fails an exercise whose check passes too early, whose solution does not work, or whose near miss passes', async () => {
   const content = writeLessons({
     '98-broken': `
 exercises:
@@ -36,12 +36,21 @@ exercises:
       - type: file_exists
         path: made.txt
     solution: touch made.txt
+    near_miss: "true"
   - id: wrong-solution
     title: { ko: 틀린 답, en: Wrong solution }
     checks:
       - type: network_exists
         name: right-net
     solution: docker network create wrong-net
+    near_miss: "true"
+  - id: loose-check
+    title: { ko: 너무 느슨함, en: Too loose }
+    checks:
+      - type: container_exists
+        name: keeper
+    solution: docker run -d --name keeper busybox sleep 3600
+    near_miss: docker run --name keeper busybox
 `,
   });
   const rows = await verifyLessons({ lessons: loadAllExercises(content, content), image, parallel: 2 });
@@ -52,4 +61,9 @@ exercises:
   assert.equal(byId['wrong-solution']!.solutionExit, 0);
   assert.equal(byId['wrong-solution']!.failedAfter.length, 1);
   assert.match(byId['wrong-solution']!.failedAfter[0]!, /right-net/);
+  // "Runs in the background" checked as "exists": the exited near miss passes, and that is flagged.
+  assert.equal(byId['loose-check']!.ok, false);
+  assert.deepEqual([byId['loose-check']!.passedBefore, byId['loose-check']!.failedAfter, byId['loose-check']!.nearMissFailed], [[], [], []]);
+  assert.equal(byId['too-easy']!.nearMissFailed.length > 0, true, 'the "true" near miss leaves made.txt missing');
+  assert.match(formatTable(rows), /no: every check passed/);
 });

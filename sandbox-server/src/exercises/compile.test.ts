@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { buildRunScript, builtinScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, builtinScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
 import { BuiltinCheck, type Exercise } from './schema.ts';
 
@@ -64,9 +67,9 @@ test('a run script reports every check on its own marker line; forged lines do n
         { type: 'script', run: 'echo first; echo "last words"; exit 3' },
       ],
       hints: { ko: [], en: [] },
-      solution: 'true',
+      solution: 'true', near_miss: 'true',
     },
-    { id: 'b', title: { ko: 'ㄴ', en: 'b' }, checks: [{ type: 'script', run: 'sleep 30' }], hints: { ko: [], en: [] }, solution: 'true' },
+    { id: 'b', title: { ko: 'ㄴ', en: 'b' }, checks: [{ type: 'script', run: 'sleep 30' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' },
   ];
   const plan: CheckPlan = { exercises };
   const script = buildRunScript(plan, '/tmp').replace('timeout -k 1 10 ', 'timeout -k 1 1 ');
@@ -82,8 +85,46 @@ test('a run script reports every check on its own marker line; forged lines do n
 });
 
 test('a run cut short reports missing checks as null and incomplete', () => {
-  const plan: CheckPlan = { exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'file_exists', path: 'x' }], hints: { ko: [], en: [] }, solution: 'true' }] };
+  const plan: CheckPlan = { exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'file_exists', path: 'x' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' }] };
   const { results, complete } = parseRunOutput('garbage\n', plan);
   assert.equal(complete, false);
   assert.equal(results[0]![0], null);
+});
+
+test('container_running holds only over the window: a just-started container is "ask again", not a pass', () => {
+  // A stand-in docker that answers inspect with "<running> <StartedAt>".
+  const dir = mkdtempSync(join(tmpdir(), 'berth-running-'));
+  try {
+    writeFileSync(join(dir, 'docker'), '#!/bin/sh\n[ -n "$FAKE" ] || exit 1\necho "$FAKE"\n', { mode: 0o755 });
+    const script = builtinScript({ type: 'container_running', name: 'color' });
+    const rc = (fake: string) => {
+      try {
+        execFileSync('bash', ['-c', script], { env: { PATH: `${dir}:/usr/bin:/bin`, FAKE: fake }, stdio: 'pipe' });
+        return 0;
+      } catch (err) {
+        return (err as { status: number }).status;
+      }
+    };
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    assert.equal(rc(`true ${ago(200)}`), RECHECK_EXIT, 'running for 0.2 s: not decided yet');
+    assert.equal(rc(`true ${ago(RUNNING_WINDOW_MS + 1000)}`), 0, 'running for longer than the window');
+    assert.equal(rc(`false ${ago(60_000)}`), 1, 'exited');
+    assert.equal(rc(''), 1, 'no such container');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run lists what feedback needs (names of the objects its checks name, the last docker error) on marker lines', () => {
+  const plan: CheckPlan = {
+    exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'container_exists', name: 'first-hello' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' }],
+  };
+  const script = buildRunScript(plan);
+  assert.match(script, /berth_extra containers /);
+  assert.match(script, /berth_extra lasterr /);
+  assert.doesNotMatch(script, /berth_extra images /, 'no listing nobody needs');
+  const out = `@@berth-extra containers ${Buffer.from('first_hello\n').toString('base64')}\n@@berth-extra bogus eA==\n@@berth-check 0.0 1 \n@@berth-check end\n`;
+  const parsed = parseRunOutput(out, plan);
+  assert.deepEqual(parsed.extras, { containers: 'first_hello\n' });
+  assert.equal(parsed.results[0]![0]!.exitCode, 1);
 });

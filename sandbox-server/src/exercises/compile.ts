@@ -8,7 +8,17 @@ import type { BuiltinCheck, Check, Exercise } from './schema.ts';
 
 /** Seconds one check may take before it is killed and reported as timed out. */
 export const CHECK_TIMEOUT_S = 10;
+/**
+ * "Keeps running" must hold over a window, not at one instant: a container that
+ * exits at once is briefly running, and a check that happens to run then would pass.
+ */
+export const RUNNING_WINDOW_MS = 2000;
+/** A check's exit code for "not yet decided, ask again after the window" (EX_TEMPFAIL). */
+export const RECHECK_EXIT = 75;
+/** Where the shell's `docker` function keeps the last failed command and its last error line. */
+export const LAST_ERROR_FILE = '.berth/last-docker-error';
 const MARKER = '@@berth-check';
+const EXTRA_MARKER = '@@berth-extra';
 const SANDBOX_HOME = '/home/learner';
 
 /** Quotes a value for bash (single quotes; embedded ones closed and escaped). */
@@ -58,7 +68,14 @@ export function builtinScript(check: BuiltinCheck): string {
     case 'container_exists':
       return `${inspect(check.name, '{{.Id}}')} >/dev/null`;
     case 'container_running':
-      return `[ "$(${inspect(check.name, '{{.State.Running}}')})" = true ]`;
+      // Running now, and (re)started at least the window ago; younger is "ask again".
+      return [
+        `s=$(${inspect(check.name, '{{.State.Running}} {{.State.StartedAt}}')}) || exit 1`,
+        '[ "${s%% *}" = true ] || exit 1',
+        'up=$(( ($(date +%s%N) - $(date -d "${s#* }" +%s%N)) / 1000000 ))',
+        'echo "running for $up ms"',
+        `[ "$up" -ge ${RUNNING_WINDOW_MS} ] || exit ${RECHECK_EXIT}`,
+      ].join('\n');
     case 'container_exited':
       return `[ "$(${inspect(check.name, '{{.State.Status}}')})" = exited ]`;
     case 'container_uses_image':
@@ -131,6 +148,55 @@ export function checkScript(check: Check): string {
   return check.type === 'script' ? check.run : builtinScript(check);
 }
 
+/** What a run lists besides check results, for feedback that names the real cause. */
+export type ExtraKey = 'containers' | 'images' | 'volumes' | 'networks' | 'lasterr';
+const EXTRA_SCRIPTS: Record<ExtraKey, string> = {
+  containers: "docker ps -a --format '{{.Names}}' | head -n 200",
+  images: "docker images --format '{{.Repository}}:{{.Tag}}' | head -n 200",
+  volumes: 'docker volume ls -q | head -n 200',
+  networks: "docker network ls --format '{{.Name}}' | head -n 200",
+  lasterr: `head -c 1000 ${LAST_ERROR_FILE} 2>/dev/null`,
+};
+
+/** The object a name-based check is about, when it has one. */
+export function checkTarget(check: Check): { kind: Exclude<ExtraKey, 'lasterr'>; name: string } | undefined {
+  switch (check.type) {
+    case 'container_exists':
+    case 'container_running':
+    case 'container_exited':
+    case 'container_uses_image':
+    case 'container_publishes_port':
+    case 'container_has_env':
+    case 'container_has_mount':
+    case 'container_on_network':
+      return { kind: 'containers', name: check.name };
+    case 'image_exists':
+    case 'image_has_label':
+    case 'image_size_under':
+      return { kind: 'images', name: normalizeImage(check.image) };
+    case 'volume_exists':
+      return { kind: 'volumes', name: check.name };
+    case 'volume_contains':
+      return { kind: 'volumes', name: check.volume };
+    case 'network_exists':
+      return { kind: 'networks', name: check.name };
+    case 'network_has_container':
+      return { kind: 'networks', name: check.network };
+    default:
+      return undefined;
+  }
+}
+
+/** The listings a plan needs: one per kind of object its checks name, and the last error. */
+export function extrasFor(plan: CheckPlan): ExtraKey[] {
+  const kinds = new Set<ExtraKey>();
+  for (const e of plan.exercises) for (const c of e.checks) {
+    const t = checkTarget(c);
+    if (t) kinds.add(t.kind);
+  }
+  return [...kinds, 'lasterr'];
+}
+
 /** Key of check `c` of exercise `e` in a run: "e.c". */
 const key = (e: number, c: number) => `${e}.${c}`;
 
@@ -157,6 +223,9 @@ export function buildRunScript(plan: CheckPlan, home = SANDBOX_HOME): string {
     `  out=$(timeout -k 1 ${CHECK_TIMEOUT_S} bash -c "$(printf %s "$2" | base64 -d)" 2>&1 </dev/null); rc=$?`,
     `  printf '${MARKER} %s %d %s\\n' "$1" "$rc" "$(printf '%s' "$out" | tail -c 2000 | base64 -w0)"`,
     '}',
+    'berth_extra() { # key, base64 code: a listing, not a check',
+    `  printf '${EXTRA_MARKER} %s %s\\n' "$1" "$(timeout -k 1 5 bash -c "$(printf %s "$2" | base64 -d)" 2>/dev/null </dev/null | head -c 8000 | base64 -w0)"`,
+    '}',
   ];
   if (plan.setup) {
     const b64 = Buffer.from(plan.setup.script).toString('base64');
@@ -172,6 +241,9 @@ export function buildRunScript(plan: CheckPlan, home = SANDBOX_HOME): string {
       lines.push(`berth_run ${key(e, c)} ${shQuote(Buffer.from(checkScript(check)).toString('base64'))} &`);
     });
   });
+  for (const extra of extrasFor(plan)) {
+    lines.push(`berth_extra ${extra} ${shQuote(Buffer.from(EXTRA_SCRIPTS[extra]).toString('base64'))} &`);
+  }
   lines.push('wait', `echo '${MARKER} end'`);
   return lines.join('\n') + '\n';
 }
@@ -184,19 +256,25 @@ export interface CheckResult {
 }
 
 /** Reads marker lines; checks without a line (the run died) come back as null. */
-export function parseRunOutput(stdout: string, plan: CheckPlan): { results: (CheckResult | null)[][]; complete: boolean } {
+export function parseRunOutput(stdout: string, plan: CheckPlan): { results: (CheckResult | null)[][]; complete: boolean; extras: Extras } {
   const byKey = new Map<string, CheckResult>();
+  const extras: Extras = {};
   let complete = false;
   for (const line of stdout.split('\n')) {
     if (line === `${MARKER} end`) complete = true;
+    const x = new RegExp(`^${EXTRA_MARKER} ([a-z]+) ([A-Za-z0-9+/=]*)$`).exec(line);
+    if (x && x[1]! in EXTRA_SCRIPTS) extras[x[1] as ExtraKey] = Buffer.from(x[2]!, 'base64').toString('utf8');
     const m = new RegExp(`^${MARKER} (\\d+\\.\\d+) (\\d+) ([A-Za-z0-9+/=]*)$`).exec(line);
     if (!m) continue;
     const exitCode = Number(m[2]);
     byKey.set(m[1]!, { exitCode, output: Buffer.from(m[3]!, 'base64').toString('utf8'), timedOut: exitCode === 124 || exitCode === 137 });
   }
   const results = plan.exercises.map((exercise, e) => exercise.checks.map((_, c) => byKey.get(key(e, c)) ?? null));
-  return { results, complete };
+  return { results, complete, extras };
 }
+
+/** Listings from a run, by key; untrusted sandbox text. */
+export type Extras = Partial<Record<ExtraKey, string>>;
 
 /** The last non-empty line of a check's output: what a script check tells the learner. */
 export function lastLine(output: string): string | undefined {

@@ -11,10 +11,11 @@ import type { SandboxRuntime } from '../runtime/types.ts';
 import type { ProgressRow, Store } from '../store.ts';
 import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
-import { CHECK_TIMEOUT_S, buildRunScript, parseRunOutput, type CheckPlan } from './compile.ts';
+import { CHECK_TIMEOUT_S, RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, parseRunOutput, type CheckPlan, type CheckResult, type Extras } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
+import { causeNote } from './cause.ts';
 import { Semaphore } from '../semaphore.ts';
-import type { Exercise, ExerciseFile, Lang, Quiz } from './schema.ts';
+import type { Check, Exercise, ExerciseFile, Lang, Quiz } from './schema.ts';
 
 export type Trigger = 'attach' | 'event' | 'prompt' | 'check';
 
@@ -31,13 +32,57 @@ export interface ExerciseSubscriber {
 }
 
 interface LiveResult {
-  status: 'passed' | 'failing' | 'timeout' | 'error';
+  status: 'passed' | 'pending' | 'failing' | 'timeout' | 'error';
   feedback?: Record<Lang, string>;
 }
 
 interface LessonLive {
   results: Map<string, LiveResult>;
   checkedSetup: boolean;
+  /**
+   * Per exercise, what the first run in this sandbox saw (pass/fail and feedback per
+   * check): once a later run sees something else, the learner has touched what the
+   * exercise checks, and it counts as tried.
+   */
+  baseline: Map<string, string>;
+}
+
+const PASSED_BEFORE_RESET = {
+  checking: {
+    ko: '샌드박스를 초기화하기 전에 통과했어요(기록은 남아 있어요). 새 샌드박스를 다시 확인하고 있어요.',
+    en: 'Passed before the sandbox reset (your progress is kept). Checking the new sandbox again.',
+  },
+  gone: {
+    ko: '샌드박스를 초기화하기 전에 통과했어요(기록은 남아 있어요). 새 샌드박스에는 아직 없으니, 여기서 보려면 다시 해 보세요.',
+    en: 'Passed before the sandbox reset (your progress is kept). The new sandbox does not have it: do it again to see it here.',
+  },
+};
+const PASSED_EARLIER = {
+  ko: '전에 통과했어요(기록은 남아 있어요). 지금 샌드박스는 그때와 달라졌어요.',
+  en: 'Passed earlier (your progress is kept), but your sandbox no longer shows it.',
+};
+
+/** What one run says about one exercise: the first failing check decides. */
+function runOutcome(exercise: Exercise, checks: (CheckResult | null)[], extras: Extras): LiveResult {
+  const failing = exercise.checks.findIndex((_, c) => checks[c]?.exitCode !== 0);
+  if (failing < 0) return { status: 'passed' };
+  const r = checks[failing] ?? null;
+  if (r === null) {
+    return { status: 'error', feedback: { ko: '샌드박스에서 확인을 실행하지 못했어요. 잠시 뒤 다시 확인해 보세요.', en: 'The check could not run in your sandbox. Try again in a moment.' } };
+  }
+  if (r.exitCode === RECHECK_EXIT) {
+    // Not a verdict yet: the container runs, and the next run (after the window) decides.
+    return { status: 'pending', feedback: { ko: '실행 중이에요. 계속 도는지 잠시 지켜보고 있어요.', en: 'It is running; watching for a moment that it keeps running.' } };
+  }
+  const check = exercise.checks[failing]!;
+  return { status: r.timedOut ? 'timeout' : 'failing', feedback: { ko: checkFeedback(check, r, extras, 'ko'), en: checkFeedback(check, r, extras, 'en') } };
+}
+
+/** A failing check's feedback, with the cause the run could see (a near-miss name, Docker's last error). */
+function checkFeedback(check: Check, result: CheckResult | null, extras: Extras, lang: Lang): string {
+  const text = failureFeedback(check, result, lang);
+  const cause = result?.timedOut ? undefined : causeNote(check, extras, lang);
+  return cause ? `${text} ${cause}` : text;
 }
 
 /** Progress rows for quizzes share the exercise table under this prefix. */
@@ -68,6 +113,14 @@ class LearnerChecks {
   again = false;
   /** A Check press is pending: count an attempt on the run that answers it. */
   attempt = false;
+  /** A run saw a check that is not decided until a window has passed: run again then. */
+  recheck: NodeJS.Timeout | undefined;
+  /** The last sandbox container seen (kept while it is down): a different one means a reset. */
+  lastContainerId: string | undefined;
+  /** When this learner's sandbox was last replaced by a new one (a reset), epoch ms. */
+  resetAt = 0;
+  /** Since that reset, no run has checked the new sandbox yet. */
+  afterReset = false;
 }
 
 export interface CheckerOptions {
@@ -137,6 +190,13 @@ export class ExerciseChecker {
     if (lc.containerId !== containerId) {
       this.stopWatching(lc);
       lc.containerId = containerId;
+      if (lc.lastContainerId !== undefined && lc.lastContainerId !== containerId) {
+        // A new sandbox (reset): what the old one showed is not true of this one.
+        lc.afterReset = true;
+        lc.resetAt = Date.now();
+        lc.lessons.clear();
+      }
+      lc.lastContainerId = containerId;
       for (const live of lc.lessons.values()) live.checkedSetup = false;
     }
     if (lc.subscribers.size === 0) return;
@@ -211,10 +271,19 @@ export class ExerciseChecker {
   async evaluateOnce(containerId: string, lesson: string, exercises: Exercise[], withSetup: boolean): Promise<{ exercise: string; passed: boolean; checks: boolean[]; feedback: string[] }[]> {
     const plan: CheckPlan = { exercises };
     if (withSetup) plan.setup = this.setupFor(lesson, exercises);
-    const results = parseRunOutput(await this.execPlan(containerId, plan), plan).results;
+    let began = Date.now();
+    let parsed = parseRunOutput(await this.execPlan(containerId, plan), plan);
+    if (parsed.results.flat().some((r) => r?.exitCode === RECHECK_EXIT)) {
+      // As live checking does: a "keeps running" check is decided once its window has passed.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, began + RUNNING_WINDOW_MS + 100 - Date.now())));
+      delete plan.setup;
+      began = Date.now();
+      parsed = parseRunOutput(await this.execPlan(containerId, plan), plan);
+    }
+    const { results, extras } = parsed;
     return exercises.map((exercise, e) => {
       const checks = results[e]!.map((r) => r?.exitCode === 0);
-      const feedback = exercise.checks.map((check, c) => (checks[c] ? '' : failureFeedback(check, results[e]![c]!, 'en')));
+      const feedback = exercise.checks.map((check, c) => (checks[c] ? '' : checkFeedback(check, results[e]![c]!, extras, 'en')));
       return { exercise: exercise.id, passed: checks.every(Boolean), checks, feedback };
     });
   }
@@ -253,6 +322,8 @@ export class ExerciseChecker {
     lc.stopEvents = undefined;
     if (lc.timer) clearTimeout(lc.timer);
     lc.timer = undefined;
+    if (lc.recheck) clearTimeout(lc.recheck);
+    lc.recheck = undefined;
   }
 
   private setupFor(lesson: string, exercises: Exercise[]): CheckPlan['setup'] {
@@ -298,32 +369,41 @@ export class ExerciseChecker {
     }
     if (this.closed) return; // the store may be gone
     this.opts.onRun?.(Date.now() - began);
-    const { results } = parseRunOutput(stdout, plan);
+    const { results, extras } = parseRunOutput(stdout, plan);
+    if (results.flat().some((r) => r?.exitCode === RECHECK_EXIT)) this.recheckAfterWindow(learner, lc, began);
     const { store } = this.opts;
     // One commit for the whole run, not one per exercise.
-    store.transaction(() => this.recordRun(learner, lesson, file, live, results, attempt));
+    store.transaction(() => this.recordRun(learner, lesson, file, live, results, extras, attempt));
+    lc.afterReset = false;
   }
 
-  private recordRun(learner: string, lesson: string, file: ExerciseFile, live: LessonLive, results: ReturnType<typeof parseRunOutput>['results'], attempt: boolean): void {
+  /** Runs again once the "keeps running" window of a run that began at `began` has passed. */
+  private recheckAfterWindow(learner: string, lc: LearnerChecks, began: number): void {
+    if (lc.recheck) return;
+    lc.recheck = setTimeout(() => {
+      lc.recheck = undefined;
+      this.trigger(learner, 'event');
+    }, Math.max(0, began + RUNNING_WINDOW_MS + 100 - Date.now()));
+  }
+
+  private recordRun(
+    learner: string,
+    lesson: string,
+    file: ExerciseFile,
+    live: LessonLive,
+    results: ReturnType<typeof parseRunOutput>['results'],
+    extras: Extras,
+    attempt: boolean,
+  ): void {
     const { store } = this.opts;
     file.exercises.forEach((exercise, e) => {
       const checks = results[e]!;
-      const failing = exercise.checks.findIndex((_, c) => checks[c]?.exitCode !== 0);
-      let outcome: LiveResult;
-      if (failing < 0) outcome = { status: 'passed' };
-      else {
-        const r = checks[failing] ?? null;
-        const status = r === null ? 'error' : r.timedOut ? 'timeout' : 'failing';
-        const check = exercise.checks[failing]!;
-        outcome = {
-          status,
-          feedback: {
-            ko: status === 'error' ? '샌드박스에서 확인을 실행하지 못했어요. 잠시 뒤 다시 확인해 보세요.' : failureFeedback(check, r, 'ko'),
-            en: status === 'error' ? 'The check could not run in your sandbox. Try again in a moment.' : failureFeedback(check, r, 'en'),
-          },
-        };
-      }
+      const outcome = runOutcome(exercise, checks, extras);
       live.results.set(exercise.id, outcome);
+      const seen = JSON.stringify([checks.map((r) => r?.exitCode ?? null), outcome.feedback?.en ?? '']);
+      const first = live.baseline.get(exercise.id);
+      if (first === undefined) live.baseline.set(exercise.id, seen);
+      else if (first !== seen) store.markTried(learner, lesson, exercise.id);
       if (outcome.status === 'passed') store.markPassed(learner, lesson, exercise.id);
       else if (attempt) store.addAttempt(learner, lesson, exercise.id);
     });
@@ -344,7 +424,7 @@ export class ExerciseChecker {
   private lessonLive(lc: LearnerChecks, lesson: string): LessonLive {
     let live = lc.lessons.get(lesson);
     if (!live) {
-      live = { results: new Map(), checkedSetup: false };
+      live = { results: new Map(), checkedSetup: false, baseline: new Map() };
       lc.lessons.set(lesson, live);
     }
     return live;
@@ -403,9 +483,14 @@ export class ExerciseChecker {
     rows: Map<string, ProgressRow>,
   ): ExerciseState {
     const row = rows.get(exercise.id);
-    const live = this.learners.get(learner)?.lessons.get(lesson)?.results.get(exercise.id);
+    const lc = this.learners.get(learner);
+    const live = lc?.lessons.get(lesson)?.results.get(exercise.id);
     const passed = row?.firstPassedAt != null;
-    const status = passed ? 'passed' : (live?.status ?? 'pending');
+    // Before the learner's first attempt an exercise reads neutral: no verdict, no
+    // feedback that would give the answer away.
+    const tried = row?.triedAt != null || (row?.attempts ?? 0) > 0;
+    const shown = live && (tried || live.status === 'error' || live.status === 'timeout') ? live : undefined;
+    const status = passed ? 'passed' : (shown?.status ?? 'pending');
     const hints = file.graded ? [] : exercise.hints[lang];
     const hintsUsed = Math.min(row?.hintsUsed ?? 0, hints.length);
     const attempts = row?.attempts ?? 0;
@@ -420,8 +505,16 @@ export class ExerciseChecker {
       canRevealSolution: !file.graded && (passed || hintsUsed >= Math.min(threshold, hints.length || threshold) || attempts >= threshold),
     };
     if (passed && row?.firstPassedAt) state.passedAt = row.firstPassedAt;
-    if (passed && exercise.success) state.success = exercise.success[lang];
-    if (!passed && live?.feedback) state.feedback = live.feedback[lang].slice(0, 2000);
+    if (passed) {
+      // The success note describes the sandbox as it was when it passed: say so when
+      // that is no longer what this sandbox shows (after a reset, or undone since).
+      const now = live?.status;
+      const beforeReset = (row?.firstPassedAt ?? 0) < (lc?.resetAt ?? 0);
+      if (lc?.afterReset && !live) state.success = PASSED_BEFORE_RESET.checking[lang];
+      else if (now === 'failing') state.success = (beforeReset ? PASSED_BEFORE_RESET.gone : PASSED_EARLIER)[lang];
+      else if (exercise.success) state.success = exercise.success[lang];
+    }
+    if (!passed && shown?.feedback) state.feedback = shown.feedback[lang].slice(0, 2000);
     if (!file.graded && row?.solutionRevealedAt != null) state.solution = exercise.solution;
     return state;
   }

@@ -20,6 +20,7 @@ exercises:
       ko: [docker run을 써요]
       en: [Use docker run]
     solution: docker run --name greeter hello-world
+    near_miss: "true"
 `;
 
 test('a valid file parses with defaults', () => {

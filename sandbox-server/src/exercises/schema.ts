@@ -165,7 +165,6 @@ export const Exercise = z
       .string()
       .min(1)
       .max(4000)
-      .optional()
       .describe('A plausible wrong answer (shell): the verifier runs it after setup in a fresh sandbox and at least one check must fail.'),
     success: Localized.optional().describe('A short note shown when the exercise passes.'),
   })
