@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import type { TestBerth } from '../helpers/berth.ts';
-import { startE2E, type E2E } from '../helpers/browser.ts';
+import { startE2E, type E2E, typeInTerminal } from '../helpers/browser.ts';
 
 let berth: TestBerth;
 let browser: Browser;
@@ -18,12 +18,6 @@ before(async () => {
   ({ berth, browser } = e2e);
 });
 after(() => e2e?.close());
-
-async function typeInTerminal(page: Page, command: string): Promise<void> {
-  await page.locator('berth-terminal .xterm-helper-textarea').focus();
-  await page.keyboard.type(command);
-  await page.keyboard.press('Enter');
-}
 
 test('typing the solution turns the task green without a click, and it stays green after a reload', async () => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { ServerMessage } from '../../sandbox-server/src/protocol.ts';
 import type { TestBerth } from '../helpers/berth.ts';
-import { startE2E, waitForScreen, type E2E } from '../helpers/browser.ts';
+import { startE2E, waitForScreen, type E2E, typeInTerminal } from '../helpers/browser.ts';
 import { loadAllExercises } from '../../sandbox-server/src/exercises/load.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,12 +43,6 @@ function* siteFiles(dir: string): Generator<string> {
     if (entry.isDirectory()) yield* siteFiles(path);
     else if (/\.(html|js|mjs|css|json|txt)$/.test(entry.name)) yield path;
   }
-}
-
-async function typeInTerminal(page: Page, command: string): Promise<void> {
-  await page.locator('berth-terminal .xterm-helper-textarea').focus();
-  await page.keyboard.type(command);
-  await page.keyboard.press('Enter');
 }
 
 let berth: TestBerth;

@@ -10,13 +10,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
 import type { TestBerth } from '../helpers/berth.ts';
-import { startE2E, type E2E } from '../helpers/browser.ts';
-
-async function typeInTerminal(page: Page, command: string): Promise<void> {
-  await page.locator('berth-terminal .xterm-helper-textarea').focus();
-  await page.keyboard.type(command);
-  await page.keyboard.press('Enter');
-}
+import { startE2E, type E2E, typeInTerminal } from '../helpers/browser.ts';
 
 /** Serious or critical axe violations (WCAG 2.1 AA) on the page as it is now. */
 async function axeProblems(page: Page, label: string): Promise<string[]> {

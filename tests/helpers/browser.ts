@@ -47,6 +47,13 @@ export async function startE2E(extraArgs: string[] = []): Promise<E2E> {
   };
 }
 
+/** Types a command into the page's terminal, as a learner does, and presses Enter. */
+export async function typeInTerminal(page: Page, command: string): Promise<void> {
+  await page.locator('berth-terminal .xterm-helper-textarea').focus();
+  await page.keyboard.type(command);
+  await page.keyboard.press('Enter');
+}
+
 /** The text the page's terminal shows now. */
 export async function screenText(page: Page): Promise<string> {
   return page.locator('berth-terminal .xterm-rows').innerText();
