@@ -109,7 +109,8 @@ export class TestTerminal {
     this.send(`${command}; echo ${marker.slice(0, 6)}""${marker.slice(6)}\r`);
     await this.waitForOutput(new RegExp(`${marker}\\r?\\n`), timeoutMs);
     const out = this.output.slice(from);
-    return out.slice(0, out.lastIndexOf(marker));
+    // Without the shell's OSC markers (133 shell integration, 6973 re-check): a page never shows them.
+    return out.slice(0, out.lastIndexOf(marker)).replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '');
   }
 
   close(): void {
