@@ -37,11 +37,14 @@ function leaks(text: string): string[] {
   return secrets.filter((s) => plain.includes(s));
 }
 
+/** Every file of the built site but the other lessons' pages, which teach the same commands (lesson 7 writes a Dockerfile too). */
 function* siteFiles(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* siteFiles(path);
-    else if (/\.(html|js|mjs|css|json|txt)$/.test(entry.name)) yield path;
+    if (entry.isDirectory()) {
+      if (/\/lessons$/.test(dir) && entry.name !== LESSON) continue;
+      yield* siteFiles(path);
+    } else if (/\.(html|js|mjs|css|json|txt)$/.test(entry.name)) yield path;
   }
 }
 
@@ -77,7 +80,8 @@ test('the page shows the score, and nothing the server sends it gives the task a
     assert.match(await page.locator('.lesson-nav').innerText(), /This is the last lesson\.\s+All lessons/, 'the course ends here, with a way home');
 
     await page.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
-    await page.locator('[data-exercise="survives"][data-status="failing"]').waitFor({ timeout: 30_000 });
+    // Not tried yet: neutral, no feedback that would hint at the answer.
+    await page.locator('[data-exercise="survives"][data-status="pending"]').waitFor({ timeout: 30_000 });
     // The statement promises the app's source; the lesson's setup put it there.
     await typeInTerminal(page, 'ls ~/challenge');
     await waitForScreen(page, /app\.py/);
@@ -86,7 +90,7 @@ test('the page shows the score, and nothing the server sends it gives the task a
     await typeInTerminal(page, 'docker run -d --name challenge-redis -v challenge-data:/data redis:8');
     await page.locator('[data-exercise="volume"][data-status="passed"]').waitFor({ timeout: 60_000 });
     await page.waitForFunction(() => document.querySelector('section#exercises .summary-count')?.textContent === 'Score 1/5');
-    assert.equal(await page.locator('[data-exercise="network"]').getAttribute('data-status'), 'failing', 'the other requirements still fail');
+    assert.notEqual(await page.locator('[data-exercise="network"]').getAttribute('data-status'), 'passed', 'the other requirements are not met');
 
     const survives = page.locator('[data-exercise="survives"]');
     await survives.locator('button[data-action="check"]').click();
