@@ -35,6 +35,13 @@ describe('sandbox and terminal', () => {
     assert.equal(capabilitiesFromStatus(status, 'CapPrm').size, 0, 'nor a permitted one');
   });
 
+  test('a docker command after a background job returns at once (the shell\'s docker function waits only for its own tee)', async () => {
+    const began = Date.now();
+    const out = await term.run('sleep 60 & docker volume create bg-vol >/dev/null; echo "created=$?"; kill %1', 20_000);
+    assert.match(out, /created=0/);
+    assert.ok(Date.now() - began < 20_000, `returned in ${Date.now() - began} ms, not after the sleep`);
+  });
+
   test('docker run inside the sandbox uses its own engine', async () => {
     const out = await term.run('docker run --rm hello-world', 60_000);
     assert.match(out, /Berth/i);
