@@ -504,11 +504,7 @@ export class SandboxManager {
           const why = this.stopReason(sb, now);
           if (!why || !sb.containerId) return;
           this.log.info({ learner: shortHandle(sb.learner), why }, 'stopping sandbox');
-          this.setState(sb, 'stopping');
-          this.closeTerminal(sb);
-          await this.opts.runtime.stop(sb.containerId);
-          this.slots.release(sb.learner); // only once the engine has stopped it
-          this.setState(sb, 'stopped', why);
+          await this.stopAndRelease(sb, sb.containerId, why);
           stopped++;
         }),
       ),
@@ -543,17 +539,22 @@ export class SandboxManager {
           .enqueue(async () => {
             if (!this.mayStopForLine(sb, now) || !sb.containerId) return;
             this.log.info({ learner: shortHandle(sb.learner), detachedMs: Date.now() - sb.detachedAt, waiting: this.slots.waiting }, 'stopping a sandbox with no page for a learner in line');
-            this.setState(sb, 'stopping');
-            this.closeTerminal(sb);
-            await this.opts.runtime.stop(sb.containerId);
-            this.slots.release(sb.learner);
-            this.setState(sb, 'stopped', 'idle-stopped');
+            await this.stopAndRelease(sb, sb.containerId, 'idle-stopped');
             stopped++;
           })
           .finally(() => this.lineStops.delete(sb.learner));
       }),
     );
     return stopped;
+  }
+
+  /** Stops a running sandbox (data kept) and gives its slot back once the engine has stopped it. */
+  private async stopAndRelease(sb: Sandbox, containerId: string, why: StatusCode): Promise<void> {
+    this.setState(sb, 'stopping');
+    this.closeTerminal(sb);
+    await this.opts.runtime.stop(containerId);
+    this.slots.release(sb.learner);
+    this.setState(sb, 'stopped', why);
   }
 
   /** A running sandbox that holds a slot and has had no page for the detached grace. */
