@@ -307,6 +307,12 @@ export const settings = {
     parseInteger(1, 256),
   ),
   scrollbackBytes: setting('BERTH_SCROLLBACK_BYTES', 'Terminal output kept per sandbox to replay on reconnect.', '256k', parseBytes(1024)),
+  recordingMax: setting(
+    'BERTH_RECORDING_MAX',
+    'Classrooms: largest terminal recording per learner per lesson (output only, asciicast v2). At the limit the recording ends with a marker saying so; the learner\'s work goes on unrecorded.',
+    '2m',
+    parseBytes(4096),
+  ),
   maxTerminalsPerLearner: setting('BERTH_MAX_TERMINALS_PER_LEARNER', 'Open terminal connections (tabs) allowed per learner.', '8', parseInteger(1, 100)),
   trustedProxies: setting(
     'BERTH_TRUSTED_PROXIES',

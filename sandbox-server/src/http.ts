@@ -38,6 +38,8 @@ export interface HttpOptions {
   metrics: Metrics;
   /** Bearer token for /metrics; empty: loopback only. */
   metricsToken: string;
+  /** Classroom: the instructor's recordings API (classroom/recordings.ts). */
+  recordings?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
 }
 
 /** Routes as metric labels: a fixed set, so a scan of random paths cannot grow the series. */
@@ -61,10 +63,12 @@ const SECURITY_HEADERS: Record<string, string> = {
  * only socket is the terminal's, on the page's own host (browsers have not always
  * counted ws: as 'self'); `host` is a Host header already checked against ours.
  */
-export function contentSecurityPolicy(host: string, secure: boolean): string {
+export function contentSecurityPolicy(host: string, secure: boolean, wasm = false): string {
   return [
     "default-src 'self'",
-    "script-src 'self'",
+    // The replay page's player (asciinema-player) runs its terminal emulator as WebAssembly:
+    // 'wasm-unsafe-eval' lets a page compile WebAssembly, not evaluate script text.
+    wasm ? "script-src 'self' 'wasm-unsafe-eval'" : "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:", // the favicon is a data: SVG
     `connect-src 'self' ${secure ? 'wss' : 'ws'}://${host}`,
@@ -212,7 +216,7 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
     if (!opts.isAllowedHost(host)) {
       return json(res, 421, { error: 'this server does not answer to that host name; add its origin to BERTH_PUBLIC_URL or BERTH_ALLOWED_ORIGINS' });
     }
-    res.setHeader('Content-Security-Policy', contentSecurityPolicy(host!, secure && host === publicHost));
+    res.setHeader('Content-Security-Policy', contentSecurityPolicy(host!, secure && host === publicHost, path.startsWith('/teach/replay')));
     if (secure && host === publicHost) res.setHeader('Strict-Transport-Security', HSTS);
 
     if (path === '/metrics') return serveMetrics(req, res);
@@ -263,6 +267,8 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       );
       return;
     }
+
+    if (opts.recordings && path.startsWith('/api/teach/recordings/')) return opts.recordings(req, res, path);
 
     if (path.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${path}` });
 

@@ -79,6 +79,7 @@ export const ClientMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('pause').describe('The page has too much unrendered output.') }).strict(),
   z.object({ t: z.literal('resume').describe('The page caught up; send output again.') }).strict(),
   z.object({ t: z.literal('reset').describe('Destroy this sandbox and start a fresh one.') }).strict(),
+  z.object({ t: z.literal('help-end').describe('The learner ends (or refuses) an instructor typing in their terminal.') }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -179,6 +180,12 @@ export const ServerMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('error'), message: z.string().max(2000) }).strict(),
   z
     .object({
+      t: z.literal('watchers').describe('Who is watching this terminal now (classroom); `helping`: may type in it.'),
+      watchers: z.array(z.object({ name: z.string().max(200), helping: z.boolean() }).strict()).max(100),
+    })
+    .strict(),
+  z
+    .object({
       t: z.literal('exercises').describe('The state of every exercise of the page\'s lesson.'),
       lesson: lessonSlug,
       graded: z.boolean(),
@@ -209,3 +216,31 @@ function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
 
 export const parseClientMessage = (text: string) => parseWith(ClientMessage, text);
 export const parseServerMessage = (text: string) => parseWith(ServerMessage, text);
+
+/**
+ * The watch socket (classroom): an instructor's read-only view of one learner's
+ * terminal, `WATCH_PATH?learner=<handle>`. The server sends `watching` (the shell's
+ * size and how many scrollback bytes follow as binary frames), then live output as
+ * binary frames. The watcher's binary frames reach the shell only while help is on.
+ */
+export const WATCH_PATH = '/ws/watch';
+
+export const WatchClientMessage = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('help').describe('Start or stop typing into the learner\'s terminal.'), on: z.boolean() }).strict(),
+]);
+export type WatchClientMessage = z.infer<typeof WatchClientMessage>;
+
+export const WatchServerMessage = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('watching'), cols: dimension, rows: dimension, bytes: z.number().int().min(0) }).strict(),
+  z
+    .object({
+      t: z.literal('help'),
+      on: z.boolean(),
+      /** Why help is off: the learner ended or refused it. */
+      endedByLearner: z.boolean().optional(),
+    })
+    .strict(),
+]);
+export type WatchServerMessage = z.infer<typeof WatchServerMessage>;
+export const parseWatchClientMessage = (text: string) => parseWith(WatchClientMessage, text);
+export const parseWatchServerMessage = (text: string) => parseWith(WatchServerMessage, text);

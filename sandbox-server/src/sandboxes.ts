@@ -39,6 +39,10 @@ export interface ManagerOptions {
   onStarted?: (ms: number) => void;
   /** Where scrollback is saved so a restarted server can replay it; absent: memory only. */
   scrollback?: ScrollbackStore;
+  /** Every output chunk of a learner's shell (classroom watchers and recordings); must not throw. */
+  onOutput?: (learner: string, chunk: Buffer) => void;
+  /** A learner asked to be forgotten (their recordings go too). */
+  onForget?: (learner: string) => void;
   /** Live exercise checks; absent in setups without lessons. */
   checker?: ExerciseChecker;
   /** Running sandboxes allowed at once; learners past it wait in line. Absent: no limit. */
@@ -357,6 +361,20 @@ export class SandboxManager {
     }
   }
 
+  /** What a page attaching now would be replayed, and the shell's size (a watcher's view). */
+  screen(learner: string): { scrollback: Buffer; cols: number; rows: number } | undefined {
+    const sb = this.sandboxes.get(learner);
+    if (!sb) return undefined;
+    // A shell never resized has the size of the page it opened for.
+    const size = sb.appliedSize ?? sb.wantedSize ?? sb.clients.values().next().value?.size ?? { cols: 80, rows: 24 };
+    return { scrollback: sb.ring.contents(), ...size };
+  }
+
+  /** A control message to every page of the learner (e.g. who is watching). */
+  tell(learner: string, msg: ServerMessage): void {
+    for (const c of this.sandboxes.get(learner)?.clients ?? []) c.sendMessage(msg);
+  }
+
   input(learner: string, data: Buffer): void {
     const sb = this.sandboxes.get(learner);
     if (!sb?.terminal) return;
@@ -473,6 +491,7 @@ export class SandboxManager {
   forget(learner: string): Promise<void> {
     const sb = this.sandbox(learner);
     this.log.info({ learner: shortHandle(learner) }, 'learner asked to be forgotten');
+    this.opts.onForget?.(learner);
     return sb.enqueue(async () => {
       this.closeTerminal(sb);
       sb.ring.clear();
@@ -1003,7 +1022,8 @@ export class SandboxManager {
     // The shell greets in the language of the page it opens for (it outlives that page).
     const shell = await this.opts.runtime.openShell(sb.containerId!, size.cols, size.rows, first?.lang);
     const checker = this.opts.checker;
-    const terminal = new Terminal(shell, sb.ring, sb.live, () => this.onShellExit(sb, terminal), checker && (() => checker.trigger(sb.learner, 'prompt')));
+    const tap = this.opts.onOutput;
+    const terminal = new Terminal(shell, sb.ring, sb.live, () => this.onShellExit(sb, terminal), checker && (() => checker.trigger(sb.learner, 'prompt')), tap && ((chunk) => tap(sb.learner, chunk)));
     sb.terminal = terminal;
   }
 

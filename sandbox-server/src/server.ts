@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Config, allowedHosts, allowedOrigins, configWarnings } from './config.ts';
 import type { Logger } from './log.ts';
-import { TERMINAL_PATH } from './protocol.ts';
+import { TERMINAL_PATH, WATCH_PATH } from './protocol.ts';
 import type { SandboxRuntime } from './runtime/types.ts';
 import { DockerRuntime } from './runtime/docker.ts';
 import type { Registry } from './registry.ts';
@@ -25,6 +25,18 @@ import { Metrics } from './metrics.ts';
 import { RateLimiter, clientAddress, trustedProxies } from './rate-limit.ts';
 import { requestPath } from './request-path.ts';
 import { guardRequest, guardUpgrade } from './listener-guard.ts';
+import { type WatchAccess, WatchServer } from './classroom/watch.ts';
+import { Recorder } from './classroom/recorder.ts';
+import { recordingsApi } from './classroom/recordings.ts';
+
+/** What the classroom's accounts and classes tell watching and recording (see classroom/watch.ts). */
+export interface ClassroomAccess extends WatchAccess {
+  /** The class a learner's terminal is recorded for, or undefined: not in a class, not recorded. */
+  shouldRecord: (learner: string) => string | undefined;
+}
+
+/** Until instructor accounts exist nobody can watch and nothing is recorded. */
+const NO_CLASSROOM: ClassroomAccess = { instructorOf: () => undefined, canWatch: () => false, shouldRecord: () => undefined };
 
 export interface Berth {
   server: Server;
@@ -34,6 +46,7 @@ export interface Berth {
   runtime: SandboxRuntime;
   /** The catalog registry sandboxes pull from (absent when BERTH_REGISTRY=off or the runtime is not Docker). */
   registry?: Registry;
+  classroom: { watch: WatchServer; recorder: Recorder };
   /** The port actually bound (differs from config.port when that is 0). */
   port: number;
   url: string;
@@ -59,7 +72,7 @@ export function createRuntime(config: Config): DockerRuntime {
 }
 
 /** Prepares the engine, reconciles sandboxes, and listens. */
-export async function startBerth(config: Config, log: Logger, runtime: SandboxRuntime = createRuntime(config)): Promise<Berth> {
+export async function startBerth(config: Config, log: Logger, runtime: SandboxRuntime = createRuntime(config), access: ClassroomAccess = NO_CLASSROOM): Promise<Berth> {
   await runtime.prepare();
   // DockerRuntime.prepare() also started the catalog registry sandboxes pull from.
   const registry = runtime instanceof DockerRuntime ? runtime.registry : undefined;
@@ -85,7 +98,18 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const metrics = new Metrics();
   // Manager and checker see a runtime whose failed calls are counted.
   const counted = metrics.instrument(runtime);
-  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000), maxConcurrentRuns: config.maxConcurrentChecks });
+  const recorder = new Recorder({ dir: join(config.dataDir, 'recordings'), maxBytes: config.recordingMax, shouldRecord: access.shouldRecord, log });
+  const checker = new ExerciseChecker({
+    runtime: counted,
+    store,
+    log,
+    lessons,
+    onRun: (ms) => metrics.checkSeconds.observe(ms / 1000),
+    maxConcurrentRuns: config.maxConcurrentChecks,
+    onPassed: (learner, lesson, exercise) => recorder.passed(learner, lesson, exercise),
+  });
+  // Made once the manager exists (it watches the manager's terminals); output before that has no watcher.
+  let watch: WatchServer | undefined;
   const maxSandboxes = config.maxSandboxes === 'auto' ? defaultMaxSandboxes(config.sandboxMemory) : config.maxSandboxes;
   log.info({ maxSandboxes, computed: config.maxSandboxes === 'auto', warmPool: config.warmPool }, 'running sandboxes allowed at once');
   const manager = new SandboxManager({
@@ -110,6 +134,11 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     learnerLastSeen: (handle) => store.lastSeenAt(handle),
     scrollbackBytes: config.scrollbackBytes,
     scrollback: new ScrollbackStore(join(config.dataDir, 'scrollback'), config.scrollbackBytes),
+    onOutput: (learner, chunk) => {
+      watch?.output(learner, chunk);
+      recorder.output(learner, chunk);
+    },
+    onForget: (learner) => recorder.forget(learner),
   });
   if (runtime instanceof DockerRuntime) {
     runtime.onCacheEmptied = (bytes) => log.info({ bytes, max: config.registryCacheMax }, 'the pull-through cache passed BERTH_REGISTRY_CACHE_MAX: emptied');
@@ -153,6 +182,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
       metricsToken: config.metricsToken,
+      recordings: recordingsApi({ ...access, recorder, classOf: access.shouldRecord }),
     }), log),
   );
   const terminals = new TerminalServer({
@@ -165,13 +195,21 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     clientAddress: addressOf,
     limits: { api: apiLimit, sandboxes: limiter(config.rateSandboxes) },
     metrics,
+    onHello: (learner, client) => {
+      recorder.pageOpened(learner, client.lesson, client.size.cols, client.size.rows);
+      client.sendMessage(watchServer.watchersMessage(learner));
+    },
+    onHelpEnd: (learner) => watchServer.helpEnd(learner),
   });
+  const watchServer = new WatchServer({ ...access, terminals: manager, log, isAllowedOrigin });
+  watch = watchServer;
   metrics.watch({ manager, openTerminals: () => terminals.connections });
   server.on('upgrade', guardUpgrade((req, socket, head) => {
     const path = requestPath(req.url);
     if (path === undefined) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    if (path !== TERMINAL_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    if (path !== TERMINAL_PATH && path !== WATCH_PATH) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
     if (!isAllowedHost(req.headers.host)) return void socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\n\r\n');
+    if (path === WATCH_PATH) return watchServer.handleUpgrade(req, socket, head);
     terminals.handleUpgrade(req, socket, head);
   }, log));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -195,10 +233,12 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     store,
     runtime,
     registry,
+    classroom: { watch: watchServer, recorder },
     port,
     url,
     async close() {
       terminals.close();
+      watchServer.close();
       checker.close();
       // The catalog registry and the name server stay: running sandboxes use them until the next start adopts them.
       await manager.shutdown();
@@ -206,6 +246,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      recorder.close();
       store.close();
     },
   };

@@ -43,10 +43,13 @@ export class Terminal {
   /** The end of the previous chunk, so a marker split across chunks is still seen. */
   private tail = Buffer.alloc(0);
   private readonly onPrompt: (() => void) | undefined;
+  /** Sees every output chunk (watchers, recordings); must not throw. */
+  private readonly onOutput: ((chunk: Buffer) => void) | undefined;
   readonly startedAt = Date.now();
 
-  constructor(shell: Shell, ring: RingBuffer, clients: ReadonlySet<TerminalClient>, onExit: () => void, onPrompt?: () => void) {
+  constructor(shell: Shell, ring: RingBuffer, clients: ReadonlySet<TerminalClient>, onExit: () => void, onPrompt?: () => void, onOutput?: (chunk: Buffer) => void) {
     this.shell = shell;
+    this.onOutput = onOutput;
     this.ring = ring;
     this.clients = clients;
     this.onPrompt = onPrompt;
@@ -98,6 +101,7 @@ export class Terminal {
       this.tail = seen.subarray(Math.max(0, seen.length - PROMPT_MARKER.length + 1));
     }
     this.ring.push(chunk);
+    this.onOutput?.(chunk);
     for (let i = 0; i < chunk.length; i += OUTPUT_FRAME_BYTES) {
       const frame = chunk.subarray(i, i + OUTPUT_FRAME_BYTES);
       for (const c of this.clients) c.sendOutput(frame, () => this.updateFlow());

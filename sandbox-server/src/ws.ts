@@ -30,6 +30,10 @@ export interface TerminalServerOptions {
   /** Per-address limits on connections (shared with /api/*) and sandbox creations; absent: off. */
   limits: { api?: RateLimiter; sandboxes?: RateLimiter };
   metrics: Metrics;
+  /** Classroom: a page said hello (who watches it, which lesson its recording is of). */
+  onHello?: (learner: string, client: SandboxClient & { lesson: string | undefined; size: { cols: number; rows: number } }) => void;
+  /** Classroom: the learner ended an instructor's help. */
+  onHelpEnd?: (learner: string) => void;
 }
 
 const HEARTBEAT_MS = 30_000;
@@ -172,6 +176,7 @@ export class TerminalServer {
         }
         client = new WsClient(ws, msg.cols, msg.rows, msg.lesson, msg.lang ?? 'ko');
         manager.attach(learner, client, addressKey);
+        this.opts.onHello?.(learner, client);
         return;
       }
       switch (msg.t) {
@@ -190,6 +195,8 @@ export class TerminalServer {
           if (!outcome.ok) client.sendMessage({ t: 'error', message: resetRefused(client.lang, retryAfterSeconds(outcome.retryAfterMs)) });
           return;
         }
+        case 'help-end':
+          return this.opts.onHelpEnd?.(learner);
         case 'check':
         case 'hint':
         case 'solution':

@@ -132,6 +132,8 @@ export interface CheckerOptions {
   onRun?: (ms: number) => void;
   /** Check runs at once over all learners (each is an exec the engine serves); default 8. */
   maxConcurrentRuns?: number;
+  /** An exercise turned to passed in a live run (a recording's marker). */
+  onPassed?: (learner: string, lesson: string, exercise: string) => void;
 }
 
 export class ExerciseChecker {
@@ -399,7 +401,9 @@ export class ExerciseChecker {
     file.exercises.forEach((exercise, e) => {
       const checks = results[e]!;
       const outcome = runOutcome(exercise, checks, extras);
+      const was = live.results.get(exercise.id)?.status;
       live.results.set(exercise.id, outcome);
+      if (outcome.status === 'passed' && was !== 'passed') this.opts.onPassed?.(learner, lesson, exercise.id);
       const seen = JSON.stringify([checks.map((r) => r?.exitCode ?? null), outcome.feedback?.en ?? '']);
       const first = live.baseline.get(exercise.id);
       if (first === undefined) live.baseline.set(exercise.id, seen);
