@@ -306,6 +306,21 @@ export async function initSandboxPanel(panel: HTMLElement): Promise<void> {
   document.addEventListener(EXERCISE_ACTION_EVENT, onExerciseAction);
   session.onExercises((msg) => document.dispatchEvent(new CustomEvent(EXERCISES_EVENT, { detail: msg })));
 
+  // Classroom: the learner always sees who watches their terminal, and who types in it.
+  const watchBar = $<HTMLElement>('.sandbox-watchers');
+  const watchText = $<HTMLElement>('.sandbox-watchers-text');
+  const helpStop = $<HTMLButtonElement>('.sandbox-watchers-stop');
+  session.onWatchers(({ watchers }) => {
+    if (!watchBar || !watchText || !helpStop) return;
+    watchBar.hidden = watchers.length === 0;
+    const helper = watchers.find((w) => w.helping);
+    watchBar.dataset.helping = helper ? 'true' : 'false';
+    // Names are the instructor's own text: set as text, never as markup.
+    watchText.textContent = helper ? s.watchers.helping(helper.name) : s.watchers.watching([...new Set(watchers.map((w) => w.name))].join(', '));
+    helpStop.hidden = !helper;
+  });
+  helpStop?.addEventListener('click', () => session.endHelp());
+
   const announcer = $<HTMLElement>('.sandbox-announce');
   const announce = (text: string) => {
     if (announcer) announcer.textContent = text;

@@ -25,6 +25,7 @@ import {
 
 /** The server's state of every exercise of the page's lesson. */
 export type ExercisesMessage = Extract<ServerMessage, { t: 'exercises' }>;
+export type WatchersMessage = Extract<ServerMessage, { t: 'watchers' }>;
 
 /** What the panel shows; mirrored on the elements as `data-state`. */
 export type PanelState = SandboxState | 'connecting' | 'disconnected';
@@ -133,6 +134,7 @@ export class TerminalSession {
   readonly #disposables: IDisposable[] = [];
   readonly #listeners = new Set<(s: SessionSnapshot) => void>();
   readonly #exerciseListeners = new Set<(m: ExercisesMessage) => void>();
+  readonly #watcherListeners = new Set<(m: WatchersMessage) => void>();
   #exercises: ExercisesMessage | undefined;
   readonly #encoder = new TextEncoder();
   readonly #shell = new ShellTracker();
@@ -227,6 +229,17 @@ export class TerminalSession {
     this.#exerciseListeners.add(fn);
     if (this.#exercises) fn(this.#exercises);
     return { dispose: () => this.#exerciseListeners.delete(fn) };
+  }
+
+  /** Call `fn` with every `watchers` message: who watches this terminal (classroom). */
+  onWatchers(fn: (m: WatchersMessage) => void): IDisposable {
+    this.#watcherListeners.add(fn);
+    return { dispose: () => this.#watcherListeners.delete(fn) };
+  }
+
+  /** End (or refuse) an instructor's typing in this terminal; false when not connected. */
+  endHelp(): boolean {
+    return this.#sendControl({ t: 'help-end' });
   }
 
   /** Ask the server to check the lesson's exercises now; false when not connected. */
@@ -476,6 +489,9 @@ export class TerminalSession {
         break;
       case 'error':
         this.#set({ error: msg.message });
+        break;
+      case 'watchers':
+        for (const fn of this.#watcherListeners) fn(msg);
         break;
       case 'exercises':
         if (msg.lesson !== this.#opts.lesson) return;

@@ -152,6 +152,11 @@ const ko = {
       `최대 사용 시간이 다 되어 ${seconds}초 뒤에 샌드박스를 멈춰요. 작업 내용은 남아 있고, 멈춘 뒤 다시 시작할 수 있어요.`,
     keepWorking: '계속 작업하기',
   },
+  watchers: {
+    watching: (names: string) => `강사가 터미널을 보고 있어요: ${names}`,
+    helping: (name: string) => `강사 ${name} 님이 터미널에 입력하고 있어요.`,
+    stop: '입력 그만하게 하기',
+  },
   clipboardDenied: '클립보드를 읽지 못했어요. 브라우저에서 이 사이트의 클립보드 권한을 허용하거나, Ctrl+V(Mac은 ⌘V)로 붙여넣어 주세요.',
   clipboardInsecure: '오른쪽 클릭 붙여넣기는 https나 localhost 주소에서만 돼요. Ctrl+V(Mac은 ⌘V)로 붙여넣어 주세요.',
   keysHint: {
@@ -384,6 +389,11 @@ const en: Strings = {
     maxAge: (seconds: number) =>
       `The sandbox reaches its maximum running time and stops in ${seconds} s. Your work is kept; start it again afterwards.`,
     keepWorking: 'Keep working',
+  },
+  watchers: {
+    watching: (names: string) => `Your instructor is watching your terminal: ${names}`,
+    helping: (name: string) => `Instructor ${name} is typing in your terminal.`,
+    stop: 'Stop their typing',
   },
   clipboardDenied: 'Could not read the clipboard. Allow clipboard access for this site, or paste with Ctrl+V (⌘V on a Mac).',
   clipboardInsecure: 'Right-click paste works only on https or localhost addresses. Paste with Ctrl+V (⌘V on a Mac).',

@@ -1,0 +1,145 @@
+/**
+ * Watching and replaying in a real Chromium against a real Berth: an instructor
+ * opens a learner's terminal read-only (scrollback, live output, typing goes
+ * nowhere), the learner's page says who watches; help mode types into it until
+ * the learner stops it; the replay page plays the recording and jumps to the
+ * marker where an exercise passed.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startE2E, typeInTerminal, waitForScreen, type E2E } from '../helpers/browser.ts';
+import { handleOf, readCookie } from '../../sandbox-server/src/identity.ts';
+import type { ClassroomAccess } from '../../sandbox-server/src/server.ts';
+
+const PROMPT = /learner@berth:\S*\$/;
+const LESSON = '/en/lessons/00-welcome/';
+
+async function watchScreen(page: Page, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await page.locator('.watch-terminal .xterm-rows').innerText();
+    if (pattern.test(text)) return text;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the watch view never showed ${pattern}; it shows:\n${text}`);
+}
+
+describe('an instructor watches and replays a learner', () => {
+  let e2e: E2E | undefined;
+  let learnerCtx: BrowserContext;
+  let teacherCtx: BrowserContext;
+  let learnerPage: Page;
+  let learner: string;
+  const mine = new Set<string>();
+  // Until instructor accounts land: a test cookie names the instructor.
+  const access: ClassroomAccess = {
+    instructorOf: (req: IncomingMessage) => (readCookie(req.headers.cookie, 'test_instructor') === 'alice' ? { id: 'alice', name: 'Alice' } : undefined),
+    canWatch: (id, l) => id === 'alice' && mine.has(l),
+    shouldRecord: (l) => (mine.has(l) ? 'class-a' : undefined),
+  };
+
+  before(async () => {
+    e2e = await startE2E([], access);
+    learnerCtx = await e2e.browser.newContext({ viewport: { width: 1280, height: 850 } });
+    // The cookie is issued before the terminal opens: the learner is in the class from their first output.
+    await (await learnerCtx.request.get(`${e2e.berth.origin}/api/session`)).dispose();
+    const cookie = (await learnerCtx.cookies()).find((c) => c.name === 'berth_learner')!;
+    learner = handleOf(cookie.value);
+    mine.add(learner);
+    learnerPage = await learnerCtx.newPage();
+    await learnerPage.goto(e2e.berth.origin + LESSON);
+    await learnerPage.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
+    await waitForScreen(learnerPage, PROMPT, 20_000);
+    await typeInTerminal(learnerPage, 'echo before-$((20+1))-watch');
+    await waitForScreen(learnerPage, /before-21-watch/);
+    teacherCtx = await e2e.browser.newContext({ viewport: { width: 1280, height: 850 } });
+    await teacherCtx.addCookies([{ name: 'test_instructor', value: 'alice', url: e2e.berth.origin }]);
+  });
+  after(async () => {
+    await learnerCtx?.close();
+    await teacherCtx?.close();
+    await e2e?.close();
+  });
+
+  test('read-only view: scrollback, live output, the learner sees it; typing reaches nothing', async () => {
+    const page = await teacherCtx.newPage();
+    await page.goto(`${e2e!.berth.origin}/teach/watch/?learner=${learner}`);
+    await page.locator('main.watch[data-state="watching"]').waitFor();
+    await watchScreen(page, /before-21-watch/);
+    await learnerPage.locator('.sandbox-watchers:not([hidden])').waitFor();
+    assert.match(await learnerPage.locator('.sandbox-watchers-text').innerText(), /watching your terminal: Alice/);
+
+    await typeInTerminal(learnerPage, 'echo live-$((6*7))');
+    const t0 = Date.now();
+    await watchScreen(page, /live-42/);
+    console.log(`# live output on the watch page within ${Date.now() - t0} ms of the learner's Enter (polling every 100 ms)`);
+
+    await page.locator('.watch-terminal .xterm-helper-textarea').focus();
+    await page.keyboard.type('echo typed-by-$((1+1))-watcher');
+    await page.keyboard.press('Enter');
+    await typeInTerminal(learnerPage, 'echo after-$((3+4))');
+    await waitForScreen(learnerPage, /after-7/);
+    assert.doesNotMatch(await learnerPage.locator('berth-terminal .xterm-rows').innerText(), /typed-by/);
+    await page.close();
+    await learnerPage.locator('.sandbox-watchers[hidden]').waitFor({ state: 'attached' });
+  });
+
+  test('help mode: the learner sees who types and stops it', async () => {
+    const page = await teacherCtx.newPage();
+    await page.goto(`${e2e!.berth.origin}/teach/watch/?learner=${learner}`);
+    await page.locator('main.watch[data-state="watching"]').waitFor();
+    await page.getByRole('button', { name: 'Type to help' }).click();
+    await page.locator('main.watch[data-helping="true"]').waitFor();
+    await learnerPage.locator('.sandbox-watchers[data-helping="true"]').waitFor();
+    assert.equal(await learnerPage.locator('.sandbox-watchers-text').innerText(), 'Instructor Alice is typing in your terminal.');
+    await page.locator('.watch-terminal .xterm-helper-textarea').focus();
+    await page.keyboard.type('echo helped-$((2+3))');
+    await page.keyboard.press('Enter');
+    await waitForScreen(learnerPage, /helped-5/);
+    await learnerPage.getByRole('button', { name: 'Stop their typing' }).click();
+    await page.locator('main.watch[data-helping="false"]').waitFor();
+    assert.match(await page.locator('.watch-status').innerText(), /learner ended your typing/);
+    assert.equal(await page.locator('.watch-help').isDisabled(), true);
+    await page.close();
+  });
+
+  test('the replay page plays the recording and jumps to the exercise marker', async () => {
+    await typeInTerminal(learnerPage, "docker version --format '{{.Server.Version}}'");
+    // The pass reaches the recording as a marker; the listing says when.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = await teacherCtx.request.get(`${e2e!.berth.origin}/api/teach/recordings/${learner}`);
+      const body = (await res.json()) as { recordings: { lesson: string; markers: { label: string }[] }[] };
+      if (body.recordings.some((r) => r.markers.some((m) => m.label === 'server-version'))) break;
+      assert.ok(Date.now() < deadline, `no marker yet: ${JSON.stringify(body)}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await typeInTerminal(learnerPage, 'echo after-the-pass');
+    await waitForScreen(learnerPage, /after-the-pass/);
+
+    const page = await teacherCtx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
+    await page.goto(`${e2e!.berth.origin}/teach/replay/?learner=${learner}&lesson=00-welcome`);
+    await page.locator('main.replay[data-state="ready"][data-lesson="00-welcome"]').waitFor();
+    const marker = page.locator('button[data-marker="server-version"]');
+    await marker.waitFor();
+    await marker.click();
+    // At the marker the player shows the screen as it was when the exercise passed.
+    const deadline2 = Date.now() + 15_000;
+    let shown = '';
+    while (Date.now() < deadline2) {
+      shown = await page.locator('.replay-player').innerText();
+      if (/Server\.Version/.test(shown)) break;
+      await page.waitForTimeout(200);
+    }
+    assert.match(shown, /Server\.Version/, 'the command that passed is on the replayed screen');
+    assert.doesNotMatch(shown, /after-the-pass/, 'and nothing from after the pass');
+    assert.deepEqual(errors, [], 'no page errors (the player runs under the site\'s CSP)');
+    await page.close();
+  });
+});
