@@ -80,9 +80,11 @@ describe('an instructor watches and replays a learner', () => {
     await page.locator('.watch-terminal .xterm-helper-textarea').focus();
     await page.keyboard.type('echo typed-by-$((1+1))-watcher');
     await page.keyboard.press('Enter');
+    await page.waitForTimeout(1000); // had it reached the shell, both screens would show it by now
     await typeInTerminal(learnerPage, 'echo after-$((3+4))');
     await waitForScreen(learnerPage, /after-7/);
     assert.doesNotMatch(await learnerPage.locator('berth-terminal .xterm-rows').innerText(), /typed-by/);
+    assert.doesNotMatch(await watchScreen(page, /after-7/), /typed-by/);
     await page.close();
     await learnerPage.locator('.sandbox-watchers[hidden]').waitFor({ state: 'attached' });
   });

@@ -116,12 +116,14 @@ describe('watching a learner and recording their terminal', () => {
     const w = new TestWatcher(berth.origin, learner, alice);
     await w.opened;
     await w.until(() => w.messages.length > 0, 5000, 'watching');
-    w.type('touch /tmp/watcher-typed\r');
-    w.type('\x03'); // not even an interrupt
-    // A learner's command after it has run, so the shell has read everything sent before.
+    w.type('touch /tmp/watcher-typed; echo wtyped-$((3*3))\r');
+    // Had it reached the shell, its echo and output would be on both screens within
+    // a round trip; a second is many round trips (the learner's command below is one).
+    await new Promise((r) => setTimeout(r, 1000));
     const out = await term.run('test -e /tmp/watcher-typed && echo TYPED || echo CLEAN');
     assert.match(out, /CLEAN/);
-    assert.doesNotMatch(term.output, /touch \/tmp\/watcher-typed/);
+    assert.doesNotMatch(term.output, /wtyped/);
+    assert.doesNotMatch(w.output, /wtyped/);
     w.close();
     await term.until(() => watchers()?.watchers.length === 0, 5000, 'the watcher to leave');
   });
@@ -152,6 +154,7 @@ describe('watching a learner and recording their terminal', () => {
     w.help(true); // asking again from the same view is refused
     await w.until(() => w.messages.filter((m) => m.t === 'help' && !m.on).length >= 2, 5000, 'the refusal');
     w.type('touch /tmp/after-refusal\r');
+    await new Promise((r) => setTimeout(r, 1000)); // as above: many round trips for it to have arrived
     const out = await term.run('test -e /tmp/after-end || test -e /tmp/after-refusal || echo NONE');
     assert.match(out, /NONE/);
     w.close();
