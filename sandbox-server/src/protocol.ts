@@ -232,6 +232,7 @@ export type WatchClientMessage = z.infer<typeof WatchClientMessage>;
 
 export const WatchServerMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('watching'), cols: dimension, rows: dimension, bytes: z.number().int().min(0) }).strict(),
+  z.object({ t: z.literal('resize').describe('The learner\'s terminal changed size.'), cols: dimension, rows: dimension }).strict(),
   z
     .object({
       t: z.literal('help'),

@@ -31,12 +31,14 @@ import { recordingsApi } from './classroom/recordings.ts';
 
 /** What the classroom's accounts and classes tell watching and recording (see classroom/watch.ts). */
 export interface ClassroomAccess extends WatchAccess {
-  /** The class a learner's terminal is recorded for, or undefined: not in a class, not recorded. */
-  shouldRecord: (learner: string) => string | undefined;
+  /** The class a learner's terminal on a lesson is recorded for, or undefined: not recorded. */
+  shouldRecord: (learner: string, lesson: string) => string | undefined;
+  /** The class whose recordings of a learner an instructor sees (the learner's class). */
+  classOf: (learner: string) => string | undefined;
 }
 
 /** Until instructor accounts exist nobody can watch and nothing is recorded. */
-const NO_CLASSROOM: ClassroomAccess = { instructorOf: () => undefined, canWatch: () => false, shouldRecord: () => undefined };
+const NO_CLASSROOM: ClassroomAccess = { instructorOf: () => undefined, canWatch: () => false, shouldRecord: () => undefined, classOf: () => undefined };
 
 export interface Berth {
   server: Server;
@@ -182,7 +184,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
       metricsToken: config.metricsToken,
-      recordings: recordingsApi({ ...access, recorder, classOf: access.shouldRecord }),
+      recordings: recordingsApi({ ...access, recorder }),
     }), log),
   );
   const terminals = new TerminalServer({
@@ -198,6 +200,10 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     onHello: (learner, client) => {
       recorder.pageOpened(learner, client.lesson, client.size.cols, client.size.rows);
       client.sendMessage(watchServer.watchersMessage(learner));
+    },
+    onResize: (learner, cols, rows) => {
+      recorder.resized(learner, cols, rows);
+      watchServer.resized(learner, cols, rows);
     },
     onHelpEnd: (learner) => watchServer.helpEnd(learner),
   });

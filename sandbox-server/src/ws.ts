@@ -32,6 +32,8 @@ export interface TerminalServerOptions {
   metrics: Metrics;
   /** Classroom: a page said hello (who watches it, which lesson its recording is of). */
   onHello?: (learner: string, client: SandboxClient & { lesson: string | undefined; size: { cols: number; rows: number } }) => void;
+  /** Classroom: a page of the learner asked for this terminal size (watchers follow it). */
+  onResize?: (learner: string, cols: number, rows: number) => void;
   /** Classroom: the learner ended an instructor's help. */
   onHelpEnd?: (learner: string) => void;
 }
@@ -184,6 +186,7 @@ export class TerminalServer {
           return fail(CloseCode.BadMessage, 'hello sent twice');
         case 'resize':
           client.size = { cols: msg.cols, rows: msg.rows };
+          this.opts.onResize?.(learner, msg.cols, msg.rows);
           return manager.resize(learner, msg.cols, msg.rows);
         case 'pause':
         case 'resume':

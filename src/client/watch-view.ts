@@ -52,6 +52,8 @@ function start(root: HTMLElement): void {
       term.resize(msg.cols, msg.rows);
       root.dataset.state = 'watching';
       status.textContent = 'Watching live (read-only).';
+    } else if (msg.t === 'resize') {
+      term.resize(msg.cols, msg.rows);
     } else {
       setHelping(msg.on);
       if (!msg.on && msg.endedByLearner) {

@@ -39,6 +39,7 @@ describe('an instructor watches and replays a learner', () => {
     instructorOf: (req: IncomingMessage) => (readCookie(req.headers.cookie, 'test_instructor') === 'alice' ? { id: 'alice', name: 'Alice' } : undefined),
     canWatch: (id, l) => id === 'alice' && mine.has(l),
     shouldRecord: (l) => (mine.has(l) ? 'class-a' : undefined),
+    classOf: (l) => (mine.has(l) ? 'class-a' : undefined),
   };
 
   before(async () => {

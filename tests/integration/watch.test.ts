@@ -46,7 +46,8 @@ function parseCast(text: string): { header: Record<string, unknown>; events: [nu
   for (const e of events) {
     assert.equal(e.length, 3);
     assert.ok(typeof e[0] === 'number' && e[0] >= last, `times do not go back: ${e[0]} after ${last}`);
-    assert.ok(e[1] === 'o' || e[1] === 'm', `only output and markers: ${e[1]}`);
+    assert.ok(e[1] === 'o' || e[1] === 'm' || e[1] === 'r', `only output, markers and resizes (never input): ${e[1]}`);
+    if (e[1] === 'r') assert.match(e[2], /^\d+x\d+$/);
     assert.equal(typeof e[2], 'string');
     last = e[0];
   }
@@ -54,7 +55,7 @@ function parseCast(text: string): { header: Record<string, unknown>; events: [nu
 }
 
 describe('watching a learner and recording their terminal', () => {
-  const config = testConfig({ BERTH_CONTENT_DIR: writeLessons({ '90-watch': LESSON, '91-flood': LESSON }), BERTH_RECORDING_MAX: String(CAP) });
+  const config = testConfig({ BERTH_CONTENT_DIR: writeLessons({ '90-watch': LESSON, '91-flood': LESSON, '92-free': LESSON }), BERTH_RECORDING_MAX: String(CAP) });
   let berth: TestBerth;
   let learner: string; // handle
   let learnerCookie: string;
@@ -68,7 +69,8 @@ describe('watching a learner and recording their terminal', () => {
       return id === 'alice' ? { id, name: 'Alice <b>Kim</b>' } : id === 'bob' ? { id, name: 'Bob' } : undefined;
     },
     canWatch: (instructor, l) => members.get(instructor)?.has(l) ?? false,
-    shouldRecord: (l) => (members.get('alice')?.has(l) ? 'class-a' : undefined),
+    shouldRecord: (l, lesson) => (members.get('alice')?.has(l) && lesson !== '92-free' ? 'class-a' : undefined),
+    classOf: (l) => (members.get('alice')?.has(l) ? 'class-a' : undefined),
   };
   const alice = { cookie: 'test_instructor=alice' };
   const handleOf = async (cookie: string) => {
@@ -105,6 +107,8 @@ describe('watching a learner and recording their terminal', () => {
     assert.deepEqual(watching.t === 'watching' && [watching.cols, watching.rows], [100, 30]);
     await term.run('echo live-$((6*7))');
     await w.until(() => /live-42/.test(w.output), 5000, 'live output');
+    term.control({ t: 'resize', cols: 90, rows: 28 });
+    await w.until(() => w.messages.some((m) => m.t === 'resize' && m.cols === 90 && m.rows === 28), 5000, 'the view to follow a resize');
     // The learner can see who is watching; the name is data, never markup (the page renders text).
     await term.until(() => watchers()?.watchers.length === 1, 5000, 'the watchers message');
     assert.deepEqual(watchers()!.watchers, [{ name: 'Alice <b>Kim</b>', helping: false }]);
@@ -170,6 +174,7 @@ describe('watching a learner and recording their terminal', () => {
     assert.deepEqual([header.width, header.height, header.title], [100, 30, '90-watch']);
     const output = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
     assert.match(output, /live-42/);
+    assert.ok(events.some((e) => e[1] === 'r' && e[2] === '90x28'), 'the resize is in the recording');
     const marker = events.findIndex((e) => e[1] === 'm' && e[2] === 'write-note');
     assert.ok(marker > 0, 'the exercise marker is there');
     assert.match(events.slice(marker).filter((e) => e[1] === 'o').map((e) => e[2]).join(''), /after-pass/, 'the marker sits before what came after the pass');
@@ -198,6 +203,15 @@ describe('watching a learner and recording their terminal', () => {
     assert.deepEqual(events.at(-1)!.slice(1), ['m', LIMIT_MARKER]);
     assert.doesNotMatch(events.map((e) => e[2]).join(''), /still-2-here/);
     flood.close();
+  });
+
+  test('a lesson the class does not record is not recorded', async () => {
+    const free = new TestTerminal(berth.origin, { cookie: learnerCookie, hello: { cols: 100, rows: 30, lesson: '92-free', lang: 'en' } });
+    await free.waitForState('ready', 30_000);
+    await free.run('echo not-recorded');
+    await berth.classroom.recorder.flush();
+    assert.equal(existsSync(join(config.dataDir, 'recordings', 'class-a', learner, '92-free.cast')), false);
+    free.close();
   });
 
   test('"forget me" deletes the learner\'s recordings', async () => {

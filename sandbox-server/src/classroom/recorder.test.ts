@@ -43,8 +43,8 @@ test('the cap ends a recording with a marker, and it stays ended when reopened',
   const { dir, rec, file } = recorder(4096);
   rec.pageOpened(learner, 'l1', 80, 24);
   for (let i = 0; i < 100; i++) rec.output(learner, Buffer.from(`line ${i} `.repeat(10)));
+  await rec.flush();
   rec.close();
-  await new Promise((r) => setTimeout(r, 50));
   const size = readFileSync(file('l1')).length;
   assert.ok(size <= 4096, `${size}`);
   assert.deepEqual(events(file('l1')).at(-1)!.slice(1), ['m', LIMIT_MARKER]);

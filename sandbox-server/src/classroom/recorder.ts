@@ -2,7 +2,8 @@
  * Records class learners' terminals as asciicast v2, one file per learner and
  * lesson: `<dir>/<class>/<learner>/<lesson>.cast`, a JSON header line and then
  * `[seconds, "o", text]` output events, with `[seconds, "m", exercise]` markers
- * where an exercise passed, so a replay can jump to it.
+ * where an exercise passed, so a replay can jump to it, and `[seconds, "r", "COLSxROWS"]`
+ * where the terminal changed size.
  *
  * Only output is recorded, never input: keystrokes include passwords typed at a
  * prompt that does not echo them. A file never grows past `maxBytes`: the event
@@ -19,8 +20,8 @@ export interface RecorderOptions {
   dir: string;
   /** Largest file per learner per lesson, in bytes. */
   maxBytes: number;
-  /** The class a learner's work is recorded for, or undefined: not recorded. */
-  shouldRecord: (learner: string) => string | undefined;
+  /** The class a learner's work on a lesson is recorded for, or undefined: not recorded. */
+  shouldRecord: (learner: string, lesson: string) => string | undefined;
   log: Logger;
   /** A file not written for this long is closed (it is reopened, appending, on more output). */
   idleCloseMs?: number;
@@ -52,7 +53,8 @@ export class Recorder {
   /** The lesson and size of each learner's latest page: output goes to that lesson's file. */
   private readonly current = new Map<string, { lesson: string; cols: number; rows: number }>();
   private readonly open = new Map<string, Recording>();
-  private readonly membership = new Map<string, { classId: string | undefined; at: number }>();
+  /** shouldRecord's answers per learner (for their current lesson). */
+  private readonly membership = new Map<string, { lesson: string; classId: string | undefined; at: number }>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(opts: RecorderOptions) {
@@ -72,6 +74,15 @@ export class Recorder {
     if (!rec) return;
     const text = rec.decoder.write(chunk); // a character split over two chunks waits for its end
     if (text) this.event(rec, 'o', text);
+  }
+
+  /** The learner's terminal changed size: an "r" event, so the replay reflows as the learner saw it. */
+  resized(learner: string, cols: number, rows: number): void {
+    const page = this.current.get(learner);
+    if (!page) return;
+    this.current.set(learner, { ...page, cols, rows });
+    const rec = this.recording(learner);
+    if (rec) this.event(rec, 'r', `${cols}x${rows}`);
   }
 
   /** An exercise passed: a marker in the recording of that lesson (once per exercise). */
@@ -112,19 +123,19 @@ export class Recorder {
     this.open.clear();
   }
 
-  private classOf(learner: string): string | undefined {
+  private classOf(learner: string, lesson: string): string | undefined {
     const now = Date.now();
     const known = this.membership.get(learner);
-    if (known && now - known.at < MEMBERSHIP_TTL_MS) return known.classId;
-    const classId = this.opts.shouldRecord(learner);
-    this.membership.set(learner, { classId, at: now });
+    if (known && known.lesson === lesson && now - known.at < MEMBERSHIP_TTL_MS) return known.classId;
+    const classId = this.opts.shouldRecord(learner, lesson);
+    this.membership.set(learner, { lesson, classId, at: now });
     return classId;
   }
 
   private recording(learner: string): Recording | undefined {
     const page = this.current.get(learner);
     if (!page) return undefined;
-    const classId = this.classOf(learner);
+    const classId = this.classOf(learner, page.lesson);
     const dir = classId === undefined ? undefined : this.learnerDir(classId, learner);
     if (!dir) return undefined;
     const key = `${learner}/${classId}/${page.lesson}`;
@@ -161,7 +172,7 @@ export class Recorder {
     return { path, stream, startedAt, bytes, full, decoder: new StringDecoder('utf8'), markers: new Set(), lastWrite: Date.now() };
   }
 
-  private event(rec: Recording, kind: 'o' | 'm', data: string): void {
+  private event(rec: Recording, kind: 'o' | 'm' | 'r', data: string): void {
     const seconds = Math.max(0, Math.round(Date.now() - rec.startedAt) / 1000);
     const line = JSON.stringify([seconds, kind, data]) + '\n';
     const size = Buffer.byteLength(line);

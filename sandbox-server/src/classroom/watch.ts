@@ -150,6 +150,11 @@ export class WatchServer {
     }
   }
 
+  /** The learner's terminal changed size: views follow, so full-screen programs line up. */
+  resized(learner: string, cols: number, rows: number): void {
+    for (const w of this.byLearner.get(learner) ?? []) send(w.ws, { t: 'resize', cols, rows });
+  }
+
   /** The learner ended help: every view of theirs goes back to read-only, for good. */
   helpEnd(learner: string): void {
     for (const w of this.byLearner.get(learner) ?? []) {
