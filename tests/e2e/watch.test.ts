@@ -9,12 +9,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { BrowserContext, Page } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
 import { startE2E, typeInTerminal, waitForScreen, type E2E } from '../helpers/browser.ts';
 import { handleOf, readCookie } from '../../sandbox-server/src/identity.ts';
 import type { ClassroomAccess } from '../../sandbox-server/src/server.ts';
 
 const PROMPT = /learner@berth:\S*\$/;
 const LESSON = '/en/lessons/00-welcome/';
+
+/** Serious or critical WCAG 2.1 AA problems on the page. */
+async function axeProblems(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')})`);
+}
 
 async function watchScreen(page: Page, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -70,6 +77,7 @@ describe('an instructor watches and replays a learner', () => {
     await page.goto(`${e2e!.berth.origin}/teach/watch/?learner=${learner}`);
     await page.locator('main.watch[data-state="watching"]').waitFor();
     await watchScreen(page, /before-21-watch/);
+    assert.deepEqual(await axeProblems(page), []);
     await learnerPage.locator('.sandbox-watchers:not([hidden])').waitFor();
     assert.match(await learnerPage.locator('.sandbox-watchers-text').innerText(), /watching your terminal: Alice/);
 
@@ -143,6 +151,7 @@ describe('an instructor watches and replays a learner', () => {
     assert.match(shown, /Server\.Version/, 'the command that passed is on the replayed screen');
     assert.doesNotMatch(shown, /after-the-pass/, 'and nothing from after the pass');
     assert.deepEqual(errors, [], 'no page errors (the player runs under the site\'s CSP)');
+    assert.deepEqual(await axeProblems(page), []);
     await page.close();
   });
 });
