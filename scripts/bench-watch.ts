@@ -37,7 +37,7 @@ const berth = await startTestBerth(testConfig({ BERTH_CONTENT_DIR: writeLessons(
   },
   canWatch: (_i, l) => l === learner,
   shouldRecord: () => undefined,
-  classOf: () => undefined,
+  mayReplay: () => false,
 });
 const used = async () => {
   for (let i = 0; i < 3; i++) {

@@ -33,12 +33,12 @@ import { recordingsApi } from './classroom/recordings.ts';
 export interface ClassroomAccess extends WatchAccess {
   /** The class a learner's terminal on a lesson is recorded for, or undefined: not recorded. */
   shouldRecord: (learner: string, lesson: string) => string | undefined;
-  /** The class whose recordings of a learner an instructor sees (the learner's class). */
-  classOf: (learner: string) => string | undefined;
+  /** The instructor owns the class and the learner is a member: its recordings of them may be replayed. */
+  mayReplay: (instructorId: string, classId: string, learner: string) => boolean;
 }
 
 /** Until instructor accounts exist nobody can watch and nothing is recorded. */
-const NO_CLASSROOM: ClassroomAccess = { instructorOf: () => undefined, canWatch: () => false, shouldRecord: () => undefined, classOf: () => undefined };
+const NO_CLASSROOM: ClassroomAccess = { instructorOf: () => undefined, canWatch: () => false, shouldRecord: () => undefined, mayReplay: () => false };
 
 export interface Berth {
   server: Server;

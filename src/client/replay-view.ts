@@ -1,6 +1,6 @@
 /**
  * The instructor's replay of a learner's recorded terminal (src/pages/teach/replay.astro):
- * /teach/replay/?learner=<handle>[&lesson=<slug>]. Lists the learner's recorded lessons,
+ * /teach/replay/?class=<id>&learner=<handle>[&lesson=<slug>]. Lists the learner's recorded lessons,
  * plays one with asciinema-player, and jumps to an exercise's marker (where it passed).
  *
  * Test hooks: main.replay[data-state] loading | ready | empty | error,
@@ -22,12 +22,13 @@ if (root) void start(root);
 async function start(root: HTMLElement): Promise<void> {
   const params = new URLSearchParams(location.search);
   const learner = params.get('learner') ?? '';
+  const classId = params.get('class') ?? '';
   const status = root.querySelector<HTMLElement>('.replay-status')!;
   const lessons = root.querySelector<HTMLElement>('.replay-lessons')!;
   const markers = root.querySelector<HTMLElement>('.replay-markers')!;
   const holder = root.querySelector<HTMLElement>('.replay-player')!;
   root.querySelector<HTMLElement>('.replay-learner')!.textContent = learner.slice(0, 8);
-  const base = `/api/teach/recordings/${encodeURIComponent(learner)}`;
+  const base = `/api/teach/recordings/${encodeURIComponent(classId)}/${encodeURIComponent(learner)}`;
   const res = await fetch(base).catch(() => undefined);
   if (!res?.ok) {
     root.dataset.state = 'error';
@@ -63,7 +64,7 @@ async function start(root: HTMLElement): Promise<void> {
   lessons.replaceChildren(
     ...recordings.map((rec) => {
       const a = document.createElement('a');
-      a.href = `?learner=${encodeURIComponent(learner)}&lesson=${encodeURIComponent(rec.lesson)}`;
+      a.href = `?class=${encodeURIComponent(classId)}&learner=${encodeURIComponent(learner)}&lesson=${encodeURIComponent(rec.lesson)}`;
       a.dataset.lesson = rec.lesson;
       a.textContent = rec.lesson;
       a.addEventListener('click', (ev) => {

@@ -46,7 +46,7 @@ describe('an instructor watches and replays a learner', () => {
     instructorOf: (req: IncomingMessage) => (readCookie(req.headers.cookie, 'test_instructor') === 'alice' ? { id: 'alice', name: 'Alice' } : undefined),
     canWatch: (id, l) => id === 'alice' && mine.has(l),
     shouldRecord: (l) => (mine.has(l) ? 'class-a' : undefined),
-    classOf: (l) => (mine.has(l) ? 'class-a' : undefined),
+    mayReplay: (id, classId, l) => id === 'alice' && classId === 'class-a' && mine.has(l),
   };
 
   before(async () => {
@@ -122,7 +122,7 @@ describe('an instructor watches and replays a learner', () => {
     // The pass reaches the recording as a marker; the listing says when.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const res = await teacherCtx.request.get(`${e2e!.berth.origin}/api/teach/recordings/${learner}`);
+      const res = await teacherCtx.request.get(`${e2e!.berth.origin}/api/teach/recordings/class-a/${learner}`);
       const body = (await res.json()) as { recordings: { lesson: string; markers: { label: string }[] }[] };
       if (body.recordings.some((r) => r.markers.some((m) => m.label === 'server-version'))) break;
       assert.ok(Date.now() < deadline, `no marker yet: ${JSON.stringify(body)}`);
@@ -135,7 +135,7 @@ describe('an instructor watches and replays a learner', () => {
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
-    await page.goto(`${e2e!.berth.origin}/teach/replay/?learner=${learner}&lesson=00-welcome`);
+    await page.goto(`${e2e!.berth.origin}/teach/replay/?class=class-a&learner=${learner}&lesson=00-welcome`);
     await page.locator('main.replay[data-state="ready"][data-lesson="00-welcome"]').waitFor();
     const marker = page.locator('button[data-marker="server-version"]');
     await marker.waitFor();

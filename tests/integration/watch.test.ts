@@ -70,7 +70,7 @@ describe('watching a learner and recording their terminal', () => {
     },
     canWatch: (instructor, l) => members.get(instructor)?.has(l) ?? false,
     shouldRecord: (l, lesson) => (members.get('alice')?.has(l) && lesson !== '92-free' ? 'class-a' : undefined),
-    classOf: (l) => (members.get('alice')?.has(l) ? 'class-a' : undefined),
+    mayReplay: (instructor, classId, l) => instructor === 'alice' && classId === 'class-a' && (members.get('alice')?.has(l) ?? false),
   };
   const alice = { cookie: 'test_instructor=alice' };
   const handleOf = async (cookie: string) => {
@@ -180,13 +180,15 @@ describe('watching a learner and recording their terminal', () => {
     assert.match(events.slice(marker).filter((e) => e[1] === 'o').map((e) => e[2]).join(''), /after-pass/, 'the marker sits before what came after the pass');
 
     // The instructor's API: the list with the marker, and the file itself; nobody else gets either.
-    const get = (path: string, cookie?: string) => fetch(`${berth.origin}/api/teach/recordings/${path}`, { headers: cookie ? { Cookie: cookie } : {} });
+    const get = (path: string, cookie?: string) => fetch(`${berth.origin}/api/teach/recordings/class-a/${path}`, { headers: cookie ? { Cookie: cookie } : {} });
     const list = (await (await get(learner, alice.cookie)).json()) as { recordings: { lesson: string; markers: { label: string }[] }[] };
     assert.deepEqual(list.recordings.find((r) => r.lesson === '90-watch')?.markers.map((m) => m.label), ['write-note']);
     assert.equal((await get(`${learner}/90-watch`, alice.cookie)).status, 200);
     assert.equal((await get(`${learner}/90-watch`, 'test_instructor=bob')).status, 404);
     assert.equal((await get(`${learner}/90-watch`, learnerCookie)).status, 401);
     assert.equal((await get(`${otherLearner}/90-watch`, alice.cookie)).status, 404);
+    const otherClass = await fetch(`${berth.origin}/api/teach/recordings/class-b/${learner}`, { headers: { Cookie: alice.cookie } });
+    assert.equal(otherClass.status, 404, 'only the class the instructor owns');
   });
 
   test('a recording stops at its cap; the learner\'s terminal goes on', async () => {
@@ -220,7 +222,7 @@ describe('watching a learner and recording their terminal', () => {
     const res = await fetch(`${berth.origin}/api/forget`, { method: 'POST', headers: { Cookie: learnerCookie, Origin: berth.origin } });
     assert.equal(res.status, 204);
     assert.equal(existsSync(dir), false);
-    const list = await fetch(`${berth.origin}/api/teach/recordings/${learner}`, { headers: { Cookie: alice.cookie } });
+    const list = await fetch(`${berth.origin}/api/teach/recordings/class-a/${learner}`, { headers: { Cookie: alice.cookie } });
     assert.deepEqual(((await list.json()) as { recordings: unknown[] }).recordings, []);
   });
 });

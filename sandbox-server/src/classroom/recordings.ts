@@ -1,22 +1,23 @@
 /**
  * The instructor's read side of recordings (GET only, so no CSRF token):
- *   GET /api/teach/recordings/<learner>           the learner's lessons recorded in their class, with markers
- *   GET /api/teach/recordings/<learner>/<lesson>  one asciicast v2 file
- * Only an instructor who may watch the learner (canWatch) gets anything, and only
- * the recordings of the learner's current class.
+ *   GET /api/teach/recordings/<class>/<learner>           the learner's recorded lessons, with markers
+ *   GET /api/teach/recordings/<class>/<learner>/<lesson>  one asciicast v2 file
+ * Recordings are kept with the class: its instructor replays them while the learner
+ * is a member, after the class ended too (mayReplay); nobody else gets anything.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WatchAccess } from './watch.ts';
+import type { Instructor } from './watch.ts';
 import type { Recorder } from './recorder.ts';
 
 export const RECORDINGS_PREFIX = '/api/teach/recordings/';
 
-export interface RecordingsApiOptions extends WatchAccess {
+export interface RecordingsApiOptions {
+  instructorOf: (req: IncomingMessage) => Instructor | undefined;
+  /** The instructor owns the class and the learner is (still) a member of it. */
+  mayReplay: (instructorId: string, classId: string, learner: string) => boolean;
   recorder: Recorder;
-  /** The class whose recordings of a learner are shown (the one being recorded for). */
-  classOf: (learner: string) => string | undefined;
 }
 
 export interface Marker {
@@ -42,7 +43,7 @@ export function castSummary(text: string): { markers: Marker[]; duration: number
   return { markers, duration };
 }
 
-const PATH = /^\/api\/teach\/recordings\/([0-9a-f]{32})(?:\/([a-z0-9][a-z0-9-]{0,80}))?$/;
+const PATH = /^\/api\/teach\/recordings\/([A-Za-z0-9][A-Za-z0-9_-]{0,80})\/([0-9a-f]{32})(?:\/([a-z0-9][a-z0-9-]{0,80}))?$/;
 
 /** Answers a request under RECORDINGS_PREFIX. */
 export function recordingsApi(opts: RecordingsApiOptions): (req: IncomingMessage, res: ServerResponse, path: string) => void {
@@ -55,12 +56,12 @@ export function recordingsApi(opts: RecordingsApiOptions): (req: IncomingMessage
     const instructor = opts.instructorOf(req);
     if (!instructor) return json(res, 401, { error: 'log in as an instructor' });
     const match = PATH.exec(path);
-    const learner = match?.[1];
+    const classId = match?.[1];
+    const learner = match?.[2];
     // One answer for "no such learner" and "not yours": nothing to learn by probing.
-    if (!learner || !opts.canWatch(instructor.id, learner)) return json(res, 404, { error: 'no such recording' });
-    const classId = opts.classOf(learner);
-    const dir = classId === undefined ? undefined : opts.recorder.learnerDir(classId, learner);
-    const lesson = match[2];
+    if (!classId || !learner || !opts.mayReplay(instructor.id, classId, learner)) return json(res, 404, { error: 'no such recording' });
+    const dir = opts.recorder.learnerDir(classId, learner);
+    const lesson = match[3];
     void opts.recorder.flush().then(() => {
       if (lesson === undefined) {
         const files = dir && existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cast')).sort() : [];
