@@ -69,3 +69,14 @@ test('markers once per exercise, on the current lesson; forget removes every fil
   assert.equal(existsSync(join(dir, 'c1', learner)), false);
   rec.close();
 });
+
+test('a recording that cannot be written costs the recording, not the caller', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-rec-'));
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(dir, 'c1'), 'a file where the class directory should be');
+  const rec = new Recorder({ dir, maxBytes: 64 * 1024, shouldRecord: () => 'c1', log });
+  rec.pageOpened(learner, 'l1', 80, 24);
+  assert.doesNotThrow(() => rec.output(learner, Buffer.from('x')));
+  assert.doesNotThrow(() => rec.passed(learner, 'l1', 'ex'));
+  rec.close();
+});

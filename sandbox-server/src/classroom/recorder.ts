@@ -56,6 +56,7 @@ export class Recorder {
   /** shouldRecord's answers per learner (for their current lesson). */
   private readonly membership = new Map<string, { lesson: string; classId: string | undefined; at: number }>();
   private readonly sweep: NodeJS.Timeout;
+  private failures = 0;
 
   constructor(opts: RecorderOptions) {
     this.opts = opts;
@@ -70,10 +71,12 @@ export class Recorder {
   }
 
   output(learner: string, chunk: Buffer): void {
-    const rec = this.recording(learner);
-    if (!rec) return;
-    const text = rec.decoder.write(chunk); // a character split over two chunks waits for its end
-    if (text) this.event(rec, 'o', text);
+    this.safely(() => {
+      const rec = this.recording(learner);
+      if (!rec) return;
+      const text = rec.decoder.write(chunk); // a character split over two chunks waits for its end
+      if (text) this.event(rec, 'o', text);
+    });
   }
 
   /** The learner's terminal changed size: an "r" event, so the replay reflows as the learner saw it. */
@@ -81,17 +84,30 @@ export class Recorder {
     const page = this.current.get(learner);
     if (!page) return;
     this.current.set(learner, { ...page, cols, rows });
-    const rec = this.recording(learner);
-    if (rec) this.event(rec, 'r', `${cols}x${rows}`);
+    this.safely(() => {
+      const rec = this.recording(learner);
+      if (rec) this.event(rec, 'r', `${cols}x${rows}`);
+    });
   }
 
   /** An exercise passed: a marker in the recording of that lesson (once per exercise). */
   passed(learner: string, lesson: string, exercise: string): void {
     if (this.current.get(learner)?.lesson !== lesson) return;
-    const rec = this.recording(learner);
-    if (!rec || rec.markers.has(exercise)) return;
-    rec.markers.add(exercise);
-    this.event(rec, 'm', exercise);
+    this.safely(() => {
+      const rec = this.recording(learner);
+      if (!rec || rec.markers.has(exercise)) return;
+      rec.markers.add(exercise);
+      this.event(rec, 'm', exercise);
+    });
+  }
+
+  /** Called from the shell's output: a full disk or a bad directory loses the recording, never the terminal. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (this.failures++ % 1000 === 0) this.opts.log.warn({ err: (err as Error).message }, 'a recording could not be written');
+    }
   }
 
   /** "Forget me": every recording of the learner, in every class, is deleted. */
@@ -148,7 +164,7 @@ export class Recorder {
 
   /** Opens a recording for appending, writing its header when it is new. */
   private openFile(path: string, page: { lesson: string; cols: number; rows: number }): Recording {
-    mkdirSync(join(path, '..'), { recursive: true });
+    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
     let startedAt = Date.now();
     let bytes = 0;
     let full = false;
@@ -163,7 +179,7 @@ export class Recorder {
       header = JSON.stringify({ version: 2, width: page.cols, height: page.rows, timestamp: Math.floor(startedAt / 1000), idle_time_limit: IDLE_TIME_LIMIT_S, title: page.lesson }) + '\n';
       startedAt = Math.floor(startedAt / 1000) * 1000;
     }
-    const stream = createWriteStream(path, { flags: 'a' });
+    const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
     stream.on('error', (err) => this.opts.log.warn({ err: err.message }, 'a recording could not be written'));
     if (header) {
       stream.write(header);
