@@ -11,7 +11,7 @@ import type { SandboxRuntime } from '../runtime/types.ts';
 import type { ProgressRow, Store } from '../store.ts';
 import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
-import { CHECK_TIMEOUT_S, RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, parseRunOutput, type CheckPlan, type CheckResult, type Extras } from './compile.ts';
+import { CHECK_TIMEOUT_S, RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, buildSetupScript, parseRunOutput, type CheckPlan, type CheckResult, type Extras } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
 import { causeNote } from './cause.ts';
 import { Semaphore } from '../semaphore.ts';
@@ -75,13 +75,13 @@ function runOutcome(exercise: Exercise, checks: (CheckResult | null)[], extras: 
     return { status: 'pending', feedback: { ko: '실행 중이에요. 계속 도는지 잠시 지켜보고 있어요.', en: 'It is running; watching for a moment that it keeps running.' } };
   }
   const check = exercise.checks[failing]!;
-  return { status: r.timedOut ? 'timeout' : 'failing', feedback: { ko: checkFeedback(check, r, extras, 'ko'), en: checkFeedback(check, r, extras, 'en') } };
+  return { status: r.engineUnverified ? 'error' : r.timedOut ? 'timeout' : 'failing', feedback: { ko: checkFeedback(check, r, extras, 'ko'), en: checkFeedback(check, r, extras, 'en') } };
 }
 
 /** A failing check's feedback, with the cause the run could see (a near-miss name, Docker's last error). */
 function checkFeedback(check: Check, result: CheckResult | null, extras: Extras, lang: Lang): string {
   const text = failureFeedback(check, result, lang);
-  const cause = result?.timedOut ? undefined : causeNote(check, extras, lang);
+  const cause = result?.timedOut || result?.engineUnverified ? undefined : causeNote(check, extras, lang);
   return cause ? `${text} ${cause}` : text;
 }
 
@@ -410,11 +410,17 @@ export class ExerciseChecker {
     if (file.graded) this.recordScore(learner, lesson, file);
   }
 
-  /** Runs a plan's script in the sandbox in one exec, when a run slot is free; returns its stdout. */
+  /**
+   * Runs a plan in the sandbox when a run slot is free: its setup (if any) as the
+   * learner, whose files it writes, then its checks in one exec as the checker, a
+   * user the learner cannot reach (compile.ts). Returns the checks' stdout.
+   */
   private async execPlan(containerId: string, plan: CheckPlan): Promise<string> {
     await this.runSlots.acquire();
     try {
-      const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
+      const setup = buildSetupScript(plan);
+      if (setup) await this.opts.runtime.exec(containerId, ['bash', '-c', setup], SETUP_TIMEOUT_MS);
+      const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], RUN_TIMEOUT_MS, 'checker');
       return result.stdout;
     } finally {
       this.runSlots.release();
