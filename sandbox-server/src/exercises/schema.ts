@@ -137,7 +137,16 @@ export type BuiltinCheck = z.infer<typeof BuiltinCheck>;
 export const ScriptCheck = z
   .object({
     type: z.literal('script').describe('A bash script run in the sandbox: exit 0 passes; its last output line is shown as feedback.'),
-    run: z.string().min(1).max(4000),
+    run: z
+      .string()
+      .min(1)
+      .max(4000)
+      // Checks reach the engine through `docker` (or $DOCKER_HOST), which the engine proxy
+      // verifies; a socket path named here would bypass it (exercises/compile.ts).
+      .refine((run) => !/docker\.sock|DOCKER_HOST\s*=|--host\b|\s-H\s+unix:/.test(run), {
+        message: 'a check script reaches the engine only through `docker` or "$DOCKER_HOST" (the verified engine), never a socket path or another host',
+      })
+      .describe('Bash; `~` is the learner\'s home. Reach the engine with `docker` or `curl --unix-socket "${DOCKER_HOST#unix://}"`.'),
   })
   .strict();
 
