@@ -147,6 +147,8 @@ export const QuizState = z
     answers: z.array(z.array(z.number().int())).optional(),
     correct: z.array(z.boolean()).optional(),
     explanations: z.array(z.string().max(4000)).optional(),
+    /** Graded quizzes: submissions left; `correct` and `passed` say anything only once none are left. */
+    submissionsLeft: z.number().int().min(0).optional(),
   })
   .strict();
 export type QuizState = z.infer<typeof QuizState>;

@@ -202,6 +202,10 @@ const ko = {
     tryAgain: '답을 바꿔서 다시 제출해 보세요.',
     passedBefore: '이미 통과한 퀴즈예요.',
     attempts: (n: number) => `${n}번 제출했어요`,
+    // Graded quizzes: a fixed number of submissions, results after the last.
+    submissionsAllowed: (n: number) => `${n}번 제출할 수 있어요. 결과는 마지막으로 제출한 뒤에 보여요.`,
+    submitted: (left: number) => `제출했어요. ${left}번 더 제출할 수 있고, 마지막 제출이 점수가 돼요.`,
+    finalSubmission: '마지막 제출이었어요. 이 답으로 점수가 매겨졌어요.',
     status: {
       pending: '아직 풀지 않았어요',
       passed: '통과했어요',
@@ -432,6 +436,9 @@ const en: Strings = {
     tryAgain: 'Change your answers and submit again.',
     passedBefore: 'You have passed this quiz.',
     attempts: (n: number) => (n === 1 ? 'Submitted once' : `Submitted ${n} times`),
+    submissionsAllowed: (n: number) => (n === 1 ? 'You can submit once. Results show after you submit.' : `You can submit ${n} times. Results show after the last submission.`),
+    submitted: (left: number) => `Submitted. You can submit ${left} more ${left === 1 ? 'time' : 'times'}; the last submission is the one graded.`,
+    finalSubmission: 'That was your last submission: these answers are graded.',
     status: {
       pending: 'Not answered yet',
       passed: 'Passed',

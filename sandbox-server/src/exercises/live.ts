@@ -93,6 +93,9 @@ export function progressIds(file: ExerciseFile): Set<string> {
   return new Set([...file.exercises.map((e) => e.id), ...file.quizzes.map((q) => quizKey(q.id))]);
 }
 
+/** How many times a graded quiz can be submitted. */
+export const submissionsOf = (quiz: Quiz) => quiz.submissions ?? 1;
+
 /** Per question: are the chosen indexes exactly the right ones? */
 export function gradeQuiz(quiz: Quiz, answers: number[][]): boolean[] {
   return quiz.questions.map((q, i) => {
@@ -258,13 +261,19 @@ export class ExerciseChecker {
     if (!file || !quiz) return;
     const correct = gradeQuiz(quiz, answers);
     const { store } = this.opts;
+    const lesson = sub.lesson!;
+    // A graded quiz takes a fixed number of submissions; the last one counts, and
+    // nothing tells the learner which answers were right before it.
+    const used = store.progress(learner, lesson).find((r) => r.exercise === quizKey(quizId))?.attempts ?? 0;
+    const allowed = file.graded ? submissionsOf(quiz) : Infinity;
+    if (used >= allowed) return this.broadcast(learner, lesson); // none left: the page shows the final result
     store.transaction(() => {
-      store.addAttempt(learner, sub.lesson!, quizKey(quizId));
-      if (correct.every(Boolean)) store.markPassed(learner, sub.lesson!, quizKey(quizId));
-      store.saveQuizAnswers(learner, sub.lesson!, quizId, answers.slice(0, quiz.questions.length));
-      if (file.graded) this.recordScore(learner, sub.lesson!, file);
+      store.addAttempt(learner, lesson, quizKey(quizId));
+      if (correct.every(Boolean) && (!file.graded || used + 1 === allowed)) store.markPassed(learner, lesson, quizKey(quizId));
+      store.saveQuizAnswers(learner, lesson, quizId, answers.slice(0, quiz.questions.length));
+      if (file.graded) this.recordScore(learner, lesson, file);
     });
-    this.broadcast(learner, sub.lesson!);
+    this.broadcast(learner, lesson);
   }
 
   /** Runs a lesson's checks once, outside live checking (the lesson verifier uses this). */
@@ -470,9 +479,11 @@ export class ExerciseChecker {
   private quizState(learner: string, lesson: string, file: ExerciseFile, quiz: Quiz, lang: Lang, rows: Map<string, ProgressRow>): QuizState {
     const row = rows.get(quizKey(quiz.id));
     const state: QuizState = { id: quiz.id, passed: row?.firstPassedAt != null, attempts: row?.attempts ?? 0 };
+    if (file.graded) state.submissionsLeft = Math.max(0, submissionsOf(quiz) - state.attempts);
     const answers = this.opts.store.quizAnswers(learner, lesson, quiz.id);
     if (answers) {
       state.answers = answers;
+      if (state.submissionsLeft !== 0 && file.graded) return state; // results after the last submission
       state.correct = gradeQuiz(quiz, answers);
       // A graded quiz says whether each answer was right, not why (that would give it away).
       if (!file.graded) state.explanations = quiz.questions.map((q) => q.explanation[lang]);

@@ -201,6 +201,13 @@ export const Quiz = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).describe('Stable id, used by <Quiz id="..."/> in both MDX files and in progress.'),
     title: Localized.describe('What the quiz is about.'),
     questions: z.array(QuizQuestion).min(1).max(20).describe('Checked by the server; answers never reach the page before it replies.'),
+    submissions: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .describe('Graded lessons: how many times the quiz can be submitted (default 1); the last submission counts, and results show only after it.'),
   })
   .strict();
 export type Quiz = z.infer<typeof Quiz>;
