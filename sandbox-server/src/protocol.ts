@@ -134,6 +134,14 @@ export const ExerciseState = z
     canRevealSolution: z.boolean(),
     /** The solution, once revealed (so a reload shows it again). */
     solution: z.string().max(8000).optional(),
+    /** Graded lessons, once passed: what the checks observed then (the learner's own evidence). */
+    evidence: z
+      .object({
+        at: z.number().int(),
+        checks: z.array(z.object({ type: z.string().max(64), observed: z.string().max(2000) }).strict()).max(20),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ExerciseState = z.infer<typeof ExerciseState>;

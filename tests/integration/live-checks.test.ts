@@ -240,6 +240,16 @@ describe('live exercise checks', () => {
     }
     const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie: g } })).json();
     assert.deepEqual(progress.lessons['91-graded'], { passed: 1, total: 2, graded: true, score: { passed: 1, total: 2 } });
+    // The evidence behind the grade: what the check observed, shown to the learner and exported.
+    const net = msg.items.find((i) => i.id === 'net')!;
+    assert.equal(net.evidence?.checks.length, 1);
+    assert.equal(net.evidence!.checks[0]!.type, 'network_exists');
+    assert.match(net.evidence!.checks[0]!.observed, /^network graded-net: driver bridge/);
+    assert.ok(Math.abs(net.evidence!.at - net.passedAt!) < 5000, 'recorded when it passed');
+    assert.equal(msg.items.find((i) => i.id === 'hang')!.evidence, undefined, 'nothing for what did not pass');
+    const exported = await (await fetch(`${berth.origin}/api/progress/export`, { headers: { cookie: g } })).json();
+    assert.deepEqual(exported.evidence.map((e: { exercise: string }) => e.exercise), ['net']);
+    assert.match(exported.evidence[0].checks[0].observed, /network graded-net/);
   });
 
   test('quizzes are graded by the server, explained, and recorded', async () => {

@@ -8,10 +8,10 @@
 import { createHash } from 'node:crypto';
 import type { ExerciseState, QuizState, ServerMessage } from '../protocol.ts';
 import type { SandboxRuntime } from '../runtime/types.ts';
-import type { ProgressRow, Store } from '../store.ts';
+import type { EvidenceRow, ProgressRow, Store } from '../store.ts';
 import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
-import { CHECK_TIMEOUT_S, RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, buildSetupScript, parseRunOutput, type CheckPlan, type CheckResult, type Extras } from './compile.ts';
+import { CHECK_TIMEOUT_S, EVIDENCE_MAX, RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, buildSetupScript, parseRunOutput, type CheckPlan, type CheckResult, type Extras } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
 import { causeNote } from './cause.ts';
 import { Semaphore } from '../semaphore.ts';
@@ -83,6 +83,11 @@ function checkFeedback(check: Check, result: CheckResult | null, extras: Extras,
   const text = failureFeedback(check, result, lang);
   const cause = result?.timedOut || result?.engineUnverified ? undefined : causeNote(check, extras, lang);
   return cause ? `${text} ${cause}` : text;
+}
+
+/** Per check of a passed exercise: its type and what it observed (a script check: its own output). */
+function evidenceOf(exercise: Exercise, checks: (CheckResult | null)[]): { type: string; observed: string }[] {
+  return exercise.checks.map((check, c) => ({ type: check.type, observed: (checks[c]?.evidence ?? checks[c]?.output ?? '').trim().slice(0, EVIDENCE_MAX) }));
 }
 
 /** Progress rows for quizzes share the exercise table under this prefix. */
@@ -366,7 +371,7 @@ export class ExerciseChecker {
     const file = this.opts.lessons.get(lesson)!;
     if (file.exercises.length === 0) return;
     const live = this.lessonLive(lc, lesson);
-    const plan: CheckPlan = { exercises: file.exercises };
+    const plan: CheckPlan = { exercises: file.exercises, evidence: file.graded };
     if (!live.checkedSetup) plan.setup = this.setupFor(lesson, file.exercises);
     const began = Date.now();
     let stdout = '';
@@ -413,8 +418,11 @@ export class ExerciseChecker {
       const first = live.baseline.get(exercise.id);
       if (first === undefined) live.baseline.set(exercise.id, seen);
       else if (first !== seen) store.markTried(learner, lesson, exercise.id);
-      if (outcome.status === 'passed') store.markPassed(learner, lesson, exercise.id);
-      else if (attempt) store.addAttempt(learner, lesson, exercise.id);
+      if (outcome.status === 'passed') {
+        store.markPassed(learner, lesson, exercise.id);
+        // The grade's evidence: kept from the first pass (later runs do not replace it).
+        if (file.graded) store.recordEvidence(learner, lesson, exercise.id, evidenceOf(exercise, checks));
+      } else if (attempt) store.addAttempt(learner, lesson, exercise.id);
     });
     if (file.graded) this.recordScore(learner, lesson, file);
   }
@@ -461,7 +469,8 @@ export class ExerciseChecker {
   private stateMessage(learner: string, lesson: string, lang: Lang, checking: boolean): ServerMessage {
     const file = this.opts.lessons.get(lesson)!;
     const rows = this.progressRows(learner, lesson);
-    const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang, rows));
+    const evidence = file.graded ? new Map(this.opts.store.evidence(learner, lesson).map((r) => [r.exercise, r])) : undefined;
+    const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang, rows, evidence?.get(exercise.id)));
     const quizzes = file.quizzes.map((quiz) => this.quizState(learner, lesson, file, quiz, lang, rows));
     const msg: ServerMessage = { t: 'exercises', lesson, graded: file.graded, checking, items, quizzes };
     if (file.graded) {
@@ -498,6 +507,7 @@ export class ExerciseChecker {
     exercise: Exercise,
     lang: Lang,
     rows: Map<string, ProgressRow>,
+    evidence?: EvidenceRow,
   ): ExerciseState {
     const row = rows.get(exercise.id);
     const lc = this.learners.get(learner);
@@ -533,6 +543,7 @@ export class ExerciseChecker {
     }
     if (!passed && shown?.feedback) state.feedback = shown.feedback[lang].slice(0, 2000);
     if (!file.graded && row?.solutionRevealedAt != null) state.solution = exercise.solution;
+    if (passed && evidence) state.evidence = { at: evidence.recordedAt, checks: evidence.checks.slice(0, 20) };
     return state;
   }
 }
