@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -181,5 +181,33 @@ test('a stand-in server behind the learner\'s engine socket is refused: every ch
   } finally {
     fake.close();
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('the checker\'s long-lived proxy: the first run starts it, later runs reuse it, and a refusal is still reported per run', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'berth-home-'));
+  const checkerDir = mkdtempSync(join(tmpdir(), 'berth-checker-'));
+  mkdirSync(join(home, '.run'));
+  const plan: CheckPlan = {
+    exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'script', run: 'curl -sf --unix-socket "${DOCKER_HOST#unix://}" http://docker/_ping' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' }],
+  };
+  const run = async () => parseRunOutput((await promisify(execFile)('bash', ['-c', buildRunScript(plan, { home, engineProxy: ENGINE_PROXY, checkerDir })], { encoding: 'utf8' })).stdout, plan);
+  const fake = createServer((c) => c.on('error', () => {}).end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK'));
+  let pid = 0;
+  try {
+    const first = await run();
+    assert.match(first.engineRefused ?? '', /no listening process|cannot connect/, 'no engine at all: refused');
+    pid = Number(readFileSync(join(checkerDir, 'proxy.pid'), 'utf8'));
+    assert.ok(pid > 0);
+    await new Promise<void>((resolve) => fake.listen(join(home, '.run', 'docker.sock'), resolve));
+    const second = await run();
+    assert.equal(Number(readFileSync(join(checkerDir, 'proxy.pid'), 'utf8')), pid, 'the same proxy serves the next run');
+    assert.match(second.engineRefused ?? '', /not the engine Berth started/, 'its refusal belongs to this run');
+    assert.equal(second.results[0]![0]!.engineUnverified, true);
+  } finally {
+    fake.close();
+    if (pid) process.kill(pid);
+    rmSync(home, { recursive: true, force: true });
+    rmSync(checkerDir, { recursive: true, force: true });
   }
 });
