@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, builtinScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
+import { RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, builtinScript, evidenceScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
 import { BuiltinCheck, type Exercise } from './schema.ts';
 
@@ -210,4 +210,25 @@ test('the checker\'s long-lived proxy: the first run starts it, later runs reuse
     rmSync(home, { recursive: true, force: true });
     rmSync(checkerDir, { recursive: true, force: true });
   }
+});
+
+test('every built-in check type records evidence; a script check\'s evidence is its output', () => {
+  const samples: Record<string, Record<string, unknown>> = {
+    container_exists: { name: 'web' }, container_running: { name: 'web' }, container_exited: { name: 'web' },
+    container_uses_image: { name: 'web', image: 'nginx' }, container_publishes_port: { name: 'web', container_port: 80 },
+    container_has_env: { name: 'web', variable: 'A' }, container_has_mount: { name: 'web', destination: '/d' },
+    container_on_network: { name: 'web', network: 'n' }, container_count: { min: 1 }, image_exists: { image: 'nginx' },
+    image_absent: { image: 'nginx' }, image_has_label: { image: 'nginx', key: 'k' }, image_size_under: { image: 'nginx', mb: 10 },
+    dockerfile_stages: { path: 'Dockerfile', min: 2 }, volume_exists: { name: 'v' }, volume_contains: { volume: 'v', path: 'f' },
+    network_exists: { name: 'n' }, network_has_container: { network: 'n', container: 'web' }, containers_resolve: { from: 'a', to: 'b' },
+    http: { port: 8080, path: '/' }, file_exists: { path: 'f' }, file_contains: { path: 'f', contains: 'x' }, command_ran: { pattern: 'docker' },
+  };
+  const types = BuiltinCheck.options.map((o) => (o.shape.type as unknown as { value: string }).value);
+  assert.deepEqual(Object.keys(samples).sort(), [...types].sort(), 'a sample per built-in type');
+  for (const [type, fields] of Object.entries(samples)) {
+    const script = evidenceScript({ type, ...fields } as never);
+    assert.ok(script && script.length > 10, `${type} records evidence`);
+    assert.doesNotThrow(() => execFileSync('bash', ['-n', '-c', script]), `${type}: valid bash`);
+  }
+  assert.equal(evidenceScript({ type: 'script', run: 'echo hi' }), undefined);
 });

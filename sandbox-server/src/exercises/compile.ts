@@ -163,33 +163,14 @@ export function evidenceScript(check: Check): string | undefined {
   switch (check.type) {
     case 'script':
       return undefined; // its output is its evidence
-    case 'container_exists':
-    case 'container_running':
-    case 'container_exited':
-    case 'container_uses_image':
-    case 'container_publishes_port':
-    case 'container_has_env':
-    case 'container_has_mount':
-    case 'container_on_network':
-      return container(check.name);
     case 'containers_resolve':
       return container(check.from);
     case 'container_count':
       return "docker ps -a --format '{{.Names}}: {{.Image}}, {{.Status}}' | head -n 20";
-    case 'image_exists':
     case 'image_absent':
-    case 'image_has_label':
-    case 'image_size_under':
-      return `docker image inspect -f ${q('image {{join .RepoTags ","}}: id {{.Id}}, {{.Size}} bytes, created {{.Created}}, labels {{json .Config.Labels}}')} ${q(check.image)} 2>&1`;
-    case 'volume_exists':
-      return `docker volume inspect -f ${q('volume {{.Name}}: driver {{.Driver}}, created {{.CreatedAt}}')} ${q(check.name)} 2>&1`;
+      return `docker image inspect -f ${q('image {{join .RepoTags ","}}: id {{.Id}}')} ${q(check.image)} 2>&1`;
     case 'volume_contains':
       return `mp=$(docker volume inspect -f '{{.Mountpoint}}' ${q(check.volume)} 2>&1) || { echo "$mp"; exit 0; }; echo "volume ${check.volume.replace(/[^A-Za-z0-9_.-]/g, '')}:"; cd "$mp" && ${file(check.path)}`;
-    case 'network_exists':
-    case 'network_has_container': {
-      const name = check.type === 'network_exists' ? check.name : check.network;
-      return `docker network inspect -f ${q('network {{.Name}}: driver {{.Driver}}, containers {{range .Containers}}{{.Name}} {{end}}')} ${q(name)} 2>&1`;
-    }
     case 'http':
       return `curl -s -i --max-time 5 ${q(`http://127.0.0.1:${check.port}${check.path}`)} 2>&1 | head -c 400`;
     case 'file_exists':
@@ -198,6 +179,19 @@ export function evidenceScript(check: Check): string | undefined {
       return file(check.path);
     case 'command_ran':
       return `grep -E -- ${q(check.pattern)} ${SANDBOX_HOME}/.bash_history 2>/dev/null | tail -n 1 | cut -c1-300`;
+  }
+  // The rest name one engine object: its inspected fields.
+  const target = checkTarget(check);
+  if (!target) return undefined;
+  switch (target.kind) {
+    case 'containers':
+      return container(target.name);
+    case 'images':
+      return `docker image inspect -f ${q('image {{join .RepoTags ","}}: id {{.Id}}, {{.Size}} bytes, created {{.Created}}, labels {{json .Config.Labels}}')} ${q(target.name)} 2>&1`;
+    case 'volumes':
+      return `docker volume inspect -f ${q('volume {{.Name}}: driver {{.Driver}}, created {{.CreatedAt}}')} ${q(target.name)} 2>&1`;
+    case 'networks':
+      return `docker network inspect -f ${q('network {{.Name}}: driver {{.Driver}}, containers {{range .Containers}}{{.Name}} {{end}}')} ${q(target.name)} 2>&1`;
   }
 }
 
