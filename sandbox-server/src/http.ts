@@ -38,6 +38,8 @@ export interface HttpOptions {
   metrics: Metrics;
   /** Bearer token for /metrics; empty: loopback only. */
   metricsToken: string;
+  /** The classroom's declared routes (classroom/routes.ts): answers and returns true for the paths it owns. */
+  classroom?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
 /** Routes as metric labels: a fixed set, so a scan of random paths cannot grow the series. */
@@ -218,6 +220,7 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
     if (path === '/metrics') return serveMetrics(req, res);
 
     if (path.startsWith('/api/') && !allow('api', opts.limits.api, req, res, 'requests')) return;
+    if (path.startsWith('/api/') && opts.classroom?.(req, res, path)) return;
 
     if (path === '/api/session') {
       if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });

@@ -25,6 +25,9 @@ import { Metrics } from './metrics.ts';
 import { RateLimiter, clientAddress, trustedProxies } from './rate-limit.ts';
 import { requestPath } from './request-path.ts';
 import { guardRequest, guardUpgrade } from './listener-guard.ts';
+import { Accounts } from './classroom/accounts.ts';
+import { Sessions } from './classroom/sessions.ts';
+import { createClassroomHandler } from './classroom/routes.ts';
 
 export interface Berth {
   server: Server;
@@ -34,6 +37,8 @@ export interface Berth {
   runtime: SandboxRuntime;
   /** The catalog registry sandboxes pull from (absent when BERTH_REGISTRY=off or the runtime is not Docker). */
   registry?: Registry;
+  /** Instructor accounts and sessions (classroom/): `sessions.instructorOf(req)` is what other modules ask. */
+  classroom: { accounts: Accounts; sessions: Sessions };
   /** The port actually bound (differs from config.port when that is 0). */
   port: number;
   url: string;
@@ -133,6 +138,10 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const addressOf = (req: IncomingMessage) => clientAddress(req, proxies);
   const limiter = (rate: Config['rateApi']) => (rate ? new RateLimiter(rate) : undefined);
   const apiLimit = limiter(config.rateApi);
+  const secure = config.publicUrl.startsWith('https:');
+  const accounts = new Accounts(store);
+  const sessions = new Sessions(store, { secure, idleMs: config.instructorIdle, maxMs: config.instructorSessionMax });
+  const classroom = createClassroomHandler({ accounts, sessions, isAllowedOrigin, clientAddress: addressOf, log });
   const server = createServer(
     {
       // Slow-header clients (slowloris) are cut off; checked every second, not Node's default 30 s.
@@ -153,6 +162,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
       metricsToken: config.metricsToken,
+      classroom,
     }), log),
   );
   const terminals = new TerminalServer({
@@ -195,6 +205,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     store,
     runtime,
     registry,
+    classroom: { accounts, sessions },
     port,
     url,
     async close() {
