@@ -17,6 +17,7 @@ import { progressIds } from './exercises/live.ts';
 import { type RateLimiter, limitKey, retryAfterSeconds } from './rate-limit.ts';
 import { type Metrics, type RateLimitName, metricsAccess } from './metrics.ts';
 import { requestPath } from './request-path.ts';
+import { joinPagePath } from './classroom/routes-classes.ts';
 
 export interface HttpOptions {
   siteDir: string;
@@ -286,6 +287,8 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       res.end(site ? 'Not found' : `The site is not built (${opts.siteDir} is missing): run npm run build`);
     };
     if (!site) return notFound();
+    const joinPage = joinPagePath(path); // /join/CODE/: one page, which reads the code from the address
+    if (joinPage) req.url = joinPage;
     site(req, res, notFound);
   };
 }
