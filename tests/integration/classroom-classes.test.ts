@@ -182,7 +182,7 @@ describe('classes', () => {
     const joined = await post(berth, `/api/join/${code}`, { name: 'Ada' });
     const cookie = joined.headers.get('set-cookie')!.split(';')[0]!;
     const learner = handleOf(cookie.split('=')[1]!);
-    await stream.until(() => stream.messages.some((m) => m.t === 'snapshot' && m.rows.some((r) => r.learner === learner)), 'a snapshot with the new member');
+    await stream.until(() => stream.messages.some((m) => m.t === 'row' && m.row.learner === learner), 'a row for the new member');
 
     const term = new TestTerminal(berth.origin, { cookie, hello: { cols: 100, rows: 30, lesson: '80-note', lang: 'en' } });
     terms.push(term);

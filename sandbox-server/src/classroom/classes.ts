@@ -141,6 +141,12 @@ export class Classes {
       .all(classId) as unknown as Member[];
   }
 
+  member(classId: string, learner: string): Member | undefined {
+    return this.store.db
+      .prepare('SELECT learner, display_name AS displayName, joined_at AS joinedAt FROM class_members WHERE class = ? AND learner = ?')
+      .get(classId, learner) as Member | undefined;
+  }
+
   isMember(classId: string, learner: string): boolean {
     return this.store.db.prepare('SELECT 1 FROM class_members WHERE class = ? AND learner = ?').get(classId, learner) !== undefined;
   }

@@ -90,8 +90,14 @@ export function streamGrid(deps: GridDeps, cls: ClassRow, res: ServerResponse, s
   resync();
   const onEvent = (e: BusEvent) => {
     if (e.type === 'membership') {
-      if (e.classId === cls.id) resync();
-      return;
+      if (e.classId !== cls.id) return;
+      // A join is one new row (100 learners arriving at once are not 100 snapshots); anything else, a new snapshot.
+      const joined = e.learner ? deps.classes.member(cls.id, e.learner) : undefined;
+      if (!joined) return resync();
+      const byLesson = new Map(cls.lessons.filter((l) => deps.lessons.has(l)).map((l) => [l, deps.progressOf(joined.learner, l)]));
+      members.set(joined.learner, joined);
+      progress.set(joined.learner, byLesson);
+      return send({ t: 'row', now: Date.now(), row: gridRow(columns, joined, byLesson) });
     }
     const member = members.get(e.learner);
     if (!member || !lessons.has(e.lesson)) return;
