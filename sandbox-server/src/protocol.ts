@@ -253,5 +253,12 @@ export interface GridRow {
 export type GridMessage =
   | { t: 'snapshot'; now: number; class: { id: string; name: string; code: string; endedAt: number | null }; columns: GridColumn[]; rows: GridRow[] }
   | { t: 'row'; now: number; row: GridRow }
-  | { t: 'removed'; learner: string }
-  | { t: 'message'; text: string };
+  | { t: 'removed'; learner: string };
+
+/** What a learner's page hears from their class (Server-Sent Events on CLASS_EVENTS_PATH; 204 when in no class). */
+export const CLASS_EVENTS_PATH = '/api/class/events';
+/** GET: { classes: n }, how many running classes the learner is in (a page opens the stream only then). */
+export const CLASS_PATH = '/api/class';
+export type ClassNotice = { t: 'message'; text: string; at: number } | { t: 'ended'; at: number };
+/** Longest message an instructor may send to a class. */
+export const MAX_NOTICE_CHARS = 280;

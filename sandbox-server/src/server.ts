@@ -164,6 +164,8 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       progressOf: (learner, lesson) => checker.progressOf(learner, lesson),
       publicBase: () => publicBase,
       claimWarm: () => manager.claimWarm(),
+      sandboxes: manager,
+      log,
     }),
   });
   const server = createServer(

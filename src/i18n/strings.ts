@@ -307,6 +307,9 @@ const ko = {
     endClass: '수업 끝내기',
     endConfirm: '수업을 끝낼까요? 학습자의 샌드박스가 멈추고, 진도는 남아요. 새로 참여할 수 없어요.',
     resetSandbox: '샌드박스 초기화',
+    resetWho: '초기화할 학습자',
+    resetConfirm: (name: string) => `${name} 님의 샌드박스를 초기화할까요? 컨테이너와 파일이 지워지고, 진도는 남아요.`,
+    resetDone: '초기화를 요청했어요.',
   },
   join: {
     title: '수업 참여',
@@ -321,6 +324,9 @@ const ko = {
     join: '참여하기',
     joined: '참여했어요. 첫 레슨으로 가요…',
     badName: '이름은 1~40자이고 제어 문자를 쓸 수 없어요.',
+    noticeFrom: '강사의 알림',
+    classEnded: '수업이 끝났어요. 샌드박스는 멈췄고, 작업과 진도는 그대로 남아 있어요.',
+    dismiss: '닫기',
   },
 };
 
@@ -620,6 +626,9 @@ const en: Strings = {
     endClass: 'End class',
     endConfirm: 'End this class? Its learners\' sandboxes stop and their progress is kept. Nobody can join any more.',
     resetSandbox: 'Reset sandbox',
+    resetWho: 'Learner to reset',
+    resetConfirm: (name: string) => `Reset ${name}'s sandbox? Its containers and files are deleted; progress is kept.`,
+    resetDone: 'Reset requested.',
   },
   join: {
     title: 'Join a class',
@@ -634,6 +643,9 @@ const en: Strings = {
     join: 'Join',
     joined: 'Joined. Taking you to the first lesson…',
     badName: 'A name is 1 to 40 characters, without control characters.',
+    noticeFrom: 'From your instructor',
+    classEnded: 'The class has ended. Your sandbox was stopped; your work and progress are kept.',
+    dismiss: 'Close',
   },
 };
 

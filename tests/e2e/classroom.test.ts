@@ -3,7 +3,7 @@
  * class on /teach/; 100 learners join through the real join route (HTTP, no
  * sandboxes), and one real learner joins on the join page, lands on the first
  * lesson and passes an exercise in a real sandbox: the grid shows it without a
- * reload. Prints how long the result took to reach the grid after the learner's
+ * reload, and the instructor's message shows on the learner's page. Prints how long the result took to reach the grid after the learner's
  * own page showed it (asserted: that it arrives, not how fast). Also: sort and
  * filter, the CSV export parsed back, axe at 390 and 1280 px, no page wider than
  * the viewport (screenshots in $BERTH_SCREENSHOTS or /tmp/berth-classroom).
@@ -134,6 +134,17 @@ describe('classroom in the browser', () => {
     assert.equal(await cell.getAttribute('data-s'), 'passed');
     assert.equal(await row.locator('td').nth(-2).innerText(), '1/' + (await row.locator('td[data-s]').count()));
     await teacher.screenshot({ path: join(SHOTS, 'grid-1280.png'), fullPage: false });
+
+    // A message to the class: a banner on the learner's page, as text.
+    await teacher.getByRole('textbox', { name: 'Message to all learners' }).fill('<i>Break</i> until 10:30');
+    await teacher.getByRole('button', { name: 'Send' }).click();
+    await teacher.locator('[data-tools-message]').filter({ hasText: 'Sent.' }).waitFor();
+    const banner = learner.locator('[data-class-notice]');
+    await banner.filter({ hasText: '<i>Break</i> until 10:30' }).waitFor();
+    assert.equal(await banner.locator('i').count(), 0, 'not markup');
+    await learner.screenshot({ path: join(SHOTS, 'lesson-notice-1280.png') });
+    await banner.getByRole('button', { name: 'Close' }).click();
+    assert.equal(await banner.isHidden(), true);
     await context.close();
   });
 

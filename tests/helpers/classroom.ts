@@ -53,3 +53,41 @@ export async function newInstructor(berth: TestBerth, name: string, password = '
     post: (path, body = {}) => post(berth, path, body, { Cookie: cookie, 'X-Berth-CSRF': csrf }),
   };
 }
+
+/** Reads a Server-Sent Events stream's `data:` messages as they come. */
+export async function openStream<T>(url: string, cookie: string) {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { Cookie: cookie }, signal: controller.signal });
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+  if (!/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) throw new Error(`${url} is not an event stream`);
+  const messages: T[] = [];
+  const reader = res.body!.getReader();
+  void (async () => {
+    let buffer = '';
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data) messages.push(JSON.parse(data) as T);
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  const until = async (pred: () => boolean, what: string, ms = 30_000) => {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { messages, until, close: () => controller.abort() };
+}

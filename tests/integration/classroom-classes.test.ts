@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 import { writeLessons } from '../helpers/lessons.ts';
-import { newInstructor, post, type InstructorClient } from '../helpers/classroom.ts';
+import { newInstructor, openStream, post, type InstructorClient } from '../helpers/classroom.ts';
 import { CODE_ALPHABET } from '../../sandbox-server/src/classroom/classes.ts';
 import { handleOf } from '../../sandbox-server/src/identity.ts';
 import type { GridMessage } from '../../sandbox-server/src/protocol.ts';
@@ -46,44 +46,6 @@ exercises:
     solution: mkdir ~/work
     near_miss: "true"
 `;
-
-/** Reads an SSE stream's `data:` messages as they come. */
-async function openStream(berth: TestBerth, who: InstructorClient, classId: string) {
-  const controller = new AbortController();
-  const res = await fetch(`${berth.origin}/api/teach/classes/${classId}/events`, { headers: { Cookie: who.cookie }, signal: controller.signal });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-  const messages: GridMessage[] = [];
-  const reader = res.body!.getReader();
-  void (async () => {
-    let buffer = '';
-    const decoder = new TextDecoder();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data) messages.push(JSON.parse(data) as GridMessage);
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  const until = async (pred: () => boolean, what: string, ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  return { messages, until, close: () => controller.abort() };
-}
 
 describe('classes', () => {
   const content = writeLessons({ '80-note': NOTE, '81-other': OTHER });
@@ -177,7 +139,7 @@ describe('classes', () => {
   });
 
   test("a real sandbox's check result reaches the grid's stream", async () => {
-    const stream = await openStream(berth, kim, classId);
+    const stream = await openStream<GridMessage>(`${berth.origin}/api/teach/classes/${classId}/events`, kim.cookie);
     await stream.until(() => stream.messages.some((m) => m.t === 'snapshot'), 'the snapshot');
     const joined = await post(berth, `/api/join/${code}`, { name: 'Ada' });
     const cookie = joined.headers.get('set-cookie')!.split(';')[0]!;

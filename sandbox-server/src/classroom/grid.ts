@@ -99,6 +99,7 @@ export function streamGrid(deps: GridDeps, cls: ClassRow, res: ServerResponse, s
       progress.set(joined.learner, byLesson);
       return send({ t: 'row', now: Date.now(), row: gridRow(columns, joined, byLesson) });
     }
+    if (e.type !== 'progress') return;
     const member = members.get(e.learner);
     if (!member || !lessons.has(e.lesson)) return;
     const byLesson = progress.get(e.learner) ?? new Map<string, ProgressEvent>();

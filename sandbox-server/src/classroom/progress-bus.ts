@@ -42,7 +42,15 @@ export interface MembershipEvent {
   at: number;
 }
 
-export type BusEvent = ProgressEvent | MembershipEvent;
+/** Something the instructor tells a class (a message, or that it ended): learners' pages show it. */
+export interface NoticeEvent {
+  type: 'notice';
+  classId: string;
+  notice: { kind: 'message'; text: string } | { kind: 'ended' };
+  at: number;
+}
+
+export type BusEvent = ProgressEvent | MembershipEvent | NoticeEvent;
 
 export class ProgressBus {
   private readonly listeners = new Set<(e: BusEvent) => void>();

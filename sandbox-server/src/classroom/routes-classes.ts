@@ -7,6 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { Store } from '../store.ts';
+import type { Logger } from '../log.ts';
+import { CLASS_EVENTS_PATH, CLASS_PATH, type ClassNotice, MAX_NOTICE_CHARS } from '../protocol.ts';
+import type { BusEvent } from './progress-bus.ts';
 import { authenticate } from '../http.ts';
 import { handleOf, learnerCookie, newLearnerId } from '../identity.ts';
 import { RateLimiter } from '../rate-limit.ts';
@@ -26,6 +29,9 @@ export interface ClassRouteDeps extends GridDeps {
   publicBase: () => string;
   /** A warm sandbox's learner id, when the pool has one (as /api/session). */
   claimWarm: () => string | undefined;
+  /** The learners' sandboxes (SandboxManager): a reset the instructor asks for, stops when the class ends. */
+  sandboxes: { reset(learner: string): Promise<void>; stop(learner: string): Promise<void> };
+  log: Logger;
 }
 
 /** Joins and code lookups per address: a whole class behind one school NAT arrives at once, a guesser does not get far. */
@@ -155,11 +161,76 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
         if (!c) return notFound;
         classes.end(c.id);
         deps.bus.publish({ type: 'membership', classId: c.id, at: Date.now() });
+        deps.bus.publish({ type: 'notice', classId: c.id, notice: { kind: 'ended' }, at: Date.now() });
+        // Stopped, not removed: each learner's work and progress stay theirs.
+        for (const m of classes.members(c.id)) {
+          if (classes.classesOf(m.learner).length === 0) {
+            deps.sandboxes.stop(m.learner).catch((err: Error) => deps.log.warn({ err: err.message }, 'could not stop a sandbox of an ended class'));
+          }
+        }
         return { status: 204 };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/teach/classes/:id/notice',
+      auth: 'instructor',
+      body: z.object({ text: z.string().trim().min(1).max(MAX_NOTICE_CHARS) }),
+      handle: ({ instructor, params, body }) => {
+        const c = owned(instructor.id, params.id!);
+        if (!c || c.endedAt !== null) return notFound;
+        deps.bus.publish({ type: 'notice', classId: c.id, notice: { kind: 'message', text: body.text }, at: Date.now() });
+        return { status: 204 };
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/teach/classes/:id/learners/:learner/reset',
+      auth: 'instructor',
+      handle: ({ instructor, params }) => {
+        const c = owned(instructor.id, params.id!);
+        if (!c || c.endedAt !== null || !classes.isMember(c.id, params.learner!)) return notFound;
+        // As the learner's own reset: a fresh sandbox, progress kept.
+        deps.sandboxes.reset(params.learner!).catch((err: Error) => deps.log.warn({ err: err.message }, 'instructor reset failed'));
+        return { status: 202 };
       },
     }),
 
     // The learner's side: no account, their usual cookie.
+    route({
+      method: 'GET',
+      path: CLASS_PATH,
+      auth: 'public',
+      handle: ({ req }) => {
+        const learner = authenticate(store, req, deps.secure);
+        return { status: 200, body: { classes: learner ? classes.classesOf(learner).length : 0 } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: CLASS_EVENTS_PATH,
+      auth: 'public',
+      handle: ({ req, res }) => {
+        const learner = authenticate(store, req, deps.secure);
+        const mine = new Set(learner ? classes.classesOf(learner) : []);
+        // No Content: EventSource stops and does not reconnect (the page is not in a class).
+        if (!learner || mine.size === 0) return { status: 204 };
+        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+        res.write('retry: 5000\n\n');
+        const send = (msg: ClassNotice) => res.write(`data: ${JSON.stringify(msg)}\n\n`);
+        const unsubscribe = deps.bus.subscribe((e: BusEvent) => {
+          if (e.type === 'membership' && e.learner === learner) for (const id of classes.classesOf(learner)) mine.add(id);
+          if (e.type !== 'notice' || !mine.has(e.classId)) return;
+          send(e.notice.kind === 'message' ? { t: 'message', text: e.notice.text, at: e.at } : { t: 'ended', at: e.at });
+        });
+        const heartbeat = setInterval(() => res.write(': ping\n\n'), 20_000);
+        res.on('close', () => {
+          clearInterval(heartbeat);
+          unsubscribe();
+        });
+        return 'sent';
+      },
+    }),
     route({
       method: 'GET',
       path: '/api/join/:code',
