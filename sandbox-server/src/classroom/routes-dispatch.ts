@@ -67,7 +67,11 @@ function match(pattern: string, path: string): Record<string, string> | undefine
   for (let i = 0; i < want.length; i++) {
     if (want[i]!.startsWith(':')) {
       if (!got[i]) return undefined;
-      params[want[i]!.slice(1)] = decodeURIComponent(got[i]!);
+      try {
+        params[want[i]!.slice(1)] = decodeURIComponent(got[i]!);
+      } catch {
+        return undefined; // a malformed %-escape names nothing
+      }
     } else if (want[i] !== got[i]) return undefined;
   }
   return params;
