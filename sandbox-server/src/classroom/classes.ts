@@ -51,10 +51,12 @@ export function normalizeCode(input: string): string | undefined {
 
 /** A display name: NFC, trimmed, 1-40 characters, no control, format or separator-only characters. */
 export function cleanDisplayName(input: string): string | undefined {
-  const name = input.normalize('NFC').trim().replace(/\s+/g, ' ');
+  const raw = input.normalize('NFC');
+  // Control and format characters (bidi overrides, zero-width) could disguise one name as another;
+  // checked before spaces are collapsed, since \s also matches some of them.
+  if (/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\u2028\u2029]/u.test(raw)) return undefined;
+  const name = raw.trim().replace(/\s+/g, ' ');
   if (!name || [...name].length > MAX_DISPLAY_NAME) return undefined;
-  // Control and format characters (bidi overrides, zero-width) could disguise one name as another.
-  if (/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\u2028\u2029]/u.test(name)) return undefined;
   return name;
 }
 
