@@ -32,10 +32,12 @@ export const ROOTLESS_CAPABILITIES: readonly Capability[] = ['SETUID', 'SETGID']
  * ones, plus what berth-init uses as root for a moment before it becomes the learner
  * for good: SYS_ADMIN (to mount the sandbox's disk and remount /sys), MKNOD (the loop
  * device node) and SETPCAP (to shrink the bounding set; every exec of the server uses it
- * too, runtime/docker.ts). The learner's processes have none of them, not even in their
- * bounding set; the engine's keep the rootless ones there.
+ * too, runtime/docker.ts), and DAC_READ_SEARCH, which only the checker keeps (it reads
+ * the learner's files for exercise checks; the seccomp profile denies open_by_handle_at,
+ * the "shocker" escape that capability would otherwise open). The learner's processes
+ * have none of them, not even in their bounding set; the engine's keep the rootless ones there.
  */
-export const SANDBOX_CAPABILITIES: readonly Capability[] = [...ROOTLESS_CAPABILITIES, 'SYS_ADMIN', 'MKNOD', 'SETPCAP'];
+export const SANDBOX_CAPABILITIES: readonly Capability[] = [...ROOTLESS_CAPABILITIES, 'SYS_ADMIN', 'MKNOD', 'SETPCAP', 'DAC_READ_SEARCH'];
 
 /** "000001fffeffffff" -> the set of capability names whose bits are set. */
 export function parseCapabilityMask(hex: string): Set<Capability> {

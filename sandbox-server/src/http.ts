@@ -160,8 +160,11 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
           attempts: r.attempts,
           hintsUsed: r.hintsUsed,
           solutionRevealedAt: r.solutionRevealedAt === null ? null : new Date(r.solutionRevealedAt).toISOString(),
+          triedAt: r.triedAt === null ? null : new Date(r.triedAt).toISOString(),
         })),
         scores: store.scores(learner).map((s) => ({ lesson: s.lesson, passed: s.passed, total: s.total, recordedAt: new Date(s.recordedAt).toISOString() })),
+        // Graded exercises: what the checks observed when each first passed.
+        evidence: store.evidence(learner).map((e) => ({ lesson: e.lesson, exercise: e.exercise, recordedAt: new Date(e.recordedAt).toISOString(), checks: e.checks })),
       });
     }
     if (path === '/api/progress/reset' && req.method === 'POST') {

@@ -134,6 +134,14 @@ export const ExerciseState = z
     canRevealSolution: z.boolean(),
     /** The solution, once revealed (so a reload shows it again). */
     solution: z.string().max(8000).optional(),
+    /** Graded lessons, once passed: what the checks observed then (the learner's own evidence). */
+    evidence: z
+      .object({
+        at: z.number().int(),
+        checks: z.array(z.object({ type: z.string().max(64), observed: z.string().max(2000) }).strict()).max(20),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ExerciseState = z.infer<typeof ExerciseState>;
@@ -147,6 +155,8 @@ export const QuizState = z
     answers: z.array(z.array(z.number().int())).optional(),
     correct: z.array(z.boolean()).optional(),
     explanations: z.array(z.string().max(4000)).optional(),
+    /** Graded quizzes: submissions left; `correct` and `passed` say anything only once none are left. */
+    submissionsLeft: z.number().int().min(0).optional(),
   })
   .strict();
 export type QuizState = z.infer<typeof QuizState>;

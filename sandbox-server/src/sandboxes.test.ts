@@ -66,7 +66,10 @@ class FakeRuntime implements SandboxRuntime {
   async removeVolume(name: string) {
     this.volumes.delete(name.replace(/^vol-/, ''));
   }
-  async exec() {
+  /** Commands run with exec, by container id. */
+  readonly execs: { id: string; cmd: string[] }[] = [];
+  async exec(id: string, cmd: string[]) {
+    this.execs.push({ id, cmd });
     return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
   }
   async watchEvents() {
@@ -404,4 +407,63 @@ test('on a host with room for a class, the auto pool starts at 4', async () => {
   await waitFor(() => m.poolSize().ready === 4, 'the pool starts at 4');
   assert.equal(m.poolTarget(), 4);
   await m.shutdown();
+});
+
+test('a reservation boots its sandboxes with its images, for its own learners only, and ends with its window', async () => {
+  const rt = new FakeRuntime();
+  const m = manager(rt, { warmPool: 1, maxSandboxes: 6 });
+  await m.reconcile();
+  await waitFor(() => m.poolSize().ready === 1, 'the ordinary pool');
+  const later = Date.now() + 3_600_000;
+  m.reserve({ id: 'class-later', count: 2, startsAt: later, endsAt: later + 3_600_000, images: ['nginx'] });
+  const now = Date.now();
+  m.reserve({ id: 'class-a', count: 3, startsAt: now, endsAt: now + 400, images: ['nginx', 'redis:8'] });
+  await waitFor(() => m.reservation('class-a')?.ready === 3, 'three reserved sandboxes booted');
+  assert.equal(m.reservation('class-later')?.ready, 0, 'a reservation an hour ahead does not warm yet');
+  const pulls = rt.execs.filter((e) => e.cmd.includes('pull'));
+  const reserved = [...rt.containers.values()].filter((c) => pulls.some((e) => e.id === c.id));
+  assert.equal(reserved.length, 3, 'each reserved sandbox pulled');
+  for (const c of reserved) {
+    assert.deepEqual(pulls.filter((e) => e.id === c.id).map((e) => e.cmd.at(-1)), ['nginx', 'redis:8'], 'its images, in order');
+  }
+  const visitor = handleOf(m.claimWarm()!);
+  assert.ok(!reserved.some((c) => c.learner === visitor), 'a visitor gets an ordinary sandbox');
+  const learner = handleOf(m.claimWarm('class-a')!);
+  assert.ok(reserved.some((c) => c.learner === learner), 'a learner of the class gets a reserved one');
+  assert.equal(m.reservation('class-a')?.claimed, 1);
+  assert.equal(m.reservation('class-a')?.ready, 2);
+  await new Promise((r) => setTimeout(r, 450)); // the window ends
+  m.claimWarm(); // any pool activity settles reservations (a timer does it too)
+  await waitFor(() => m.reservation('class-a') === undefined, 'the reservation is over');
+  await waitFor(() => reserved.filter((c) => rt.containers.has(c.learner)).length === 1, 'its two unclaimed sandboxes are removed');
+  assert.ok(rt.containers.has(learner), 'the claimed one stays with its learner');
+  await m.shutdown();
+});
+
+test('learners in line take ordinary pool sandboxes before reserved ones', async () => {
+  const rt = new FakeRuntime();
+  const m = manager(rt, { warmPool: 1, maxSandboxes: 3 });
+  await m.reconcile();
+  await waitFor(() => m.poolSize().ready === 1, 'the ordinary pool');
+  const now = Date.now();
+  m.reserve({ id: 'class-a', count: 2, startsAt: now, endsAt: now + 3_600_000, images: [] });
+  await waitFor(() => m.reservation('class-a')?.ready === 2, 'reserved');
+  const a = new FakeClient();
+  m.attach('a', a); // full: one pool sandbox must make way
+  await a.until((s) => s.state === 'ready', 'a ready');
+  assert.equal(m.reservation('class-a')?.ready, 2, 'the reservation kept its sandboxes');
+  const b = new FakeClient();
+  m.attach('b', b); // still full: now a reserved one goes, a real learner comes first
+  await b.until((s) => s.state === 'ready', 'b ready');
+  assert.equal(m.reservation('class-a')?.ready, 1);
+  await m.shutdown();
+});
+
+test('a reservation is refused with a reason when it cannot be met', () => {
+  const m = manager(new FakeRuntime(), { maxSandboxes: 4 });
+  const now = Date.now();
+  assert.throws(() => m.reserve({ id: 'x', count: 5, startsAt: now, endsAt: now + 1000, images: [] }), /at most 4/);
+  assert.throws(() => m.reserve({ id: 'x', count: 1, startsAt: now, endsAt: now - 1, images: [] }), /end after it starts/);
+  assert.throws(() => m.reserve({ id: 'x', count: 1, startsAt: now, endsAt: now + 1000, images: ['nginx; rm -rf ~'] }), /not an image reference/);
+  assert.equal(m.reservation('x'), undefined);
 });

@@ -20,6 +20,7 @@ import { Terminal, type TerminalClient } from './terminal.ts';
 import type { ExerciseChecker, ExerciseSubscriber } from './exercises/live.ts';
 import { DiskBudget, type DiskAmount } from './disk-budget.ts';
 import { ArrivalLog, autoPoolTarget } from './warm-pool.ts';
+import { type Reservation, type ReservationState, Reservations, validateReservation } from './reservations.ts';
 
 export interface SandboxClient extends TerminalClient, ExerciseSubscriber {
   readonly size: { cols: number; rows: number };
@@ -118,6 +119,12 @@ const LARGE_HOST_SLOTS = 16;
 const AUTO_POOL_MAX = 8;
 /** After a warm-pool start fails, the pool waits this long before trying again. */
 const POOL_RETRY_MS = 30_000;
+/** While reservations exist, the pool looks this often whether one starts warming or ended. */
+const RESERVATION_TICK_MS = 15_000;
+/** removeFromPool: ordinary and reserved pool sandboxes alike. */
+const ANY_POOL = Symbol('any pool sandbox');
+/** One image pulled into a reserved sandbox (the catalog registry is local: seconds, even for a class). */
+const RESERVED_PULL_TIMEOUT_MS = 180_000;
 /** How often sandboxes past BERTH_SANDBOX_MAX_STORED_AGE are looked for. */
 const STORED_SWEEP_MS = 3_600_000;
 
@@ -147,6 +154,8 @@ class Sandbox {
   detachedAt = Date.now();
   /** Booted for the warm pool and not yet handed to a learner. */
   pooled = false;
+  /** A pool sandbox booted for this reservation (its images pulled); only its learners get it. */
+  reservedFor: string | undefined;
   /** Engine verified while nobody was attached (warm pool): the first attach only opens a shell. */
   engineReady = false;
   evicting = false;
@@ -214,6 +223,9 @@ export class SandboxManager {
   /** Sandboxes being stopped to free a slot for the line. */
   private readonly lineStops = new Set<string>();
   private poolRetryAt = 0;
+  /** Capacity booked ahead for classes (reservations.ts). */
+  private readonly reservations = new Reservations();
+  private reservationTimer: NodeJS.Timeout | undefined;
   private storedTimer: NodeJS.Timeout | undefined;
   private diskTimer: NodeJS.Timeout | undefined;
   /** The host disk's budget, when the runtime can measure it. */
@@ -669,30 +681,39 @@ export class SandboxManager {
    * Hands a booted warm-pool sandbox to a new visitor: returns the raw learner
    * id to put in their cookie (its sandbox is already labelled with its handle),
    * or undefined when none is ready. The pool then refills in the background.
+   * A learner of a reservation (`reservation`: its id) gets one of its sandboxes
+   * first; nobody else gets a reserved one.
    */
-  claimWarm(): string | undefined {
-    this.arrivals.record(Date.now());
-    for (const [handle, id] of this.pool) {
-      const sb = this.sandboxes.get(handle);
-      if (!sb?.engineReady || sb.evicting) continue;
-      this.pool.delete(handle);
-      sb.pooled = false;
-      sb.lastActivity = sb.detachedAt = sb.startedAt = sb.unusedClaimSince = Date.now();
-      this.log.info({ learner: shortHandle(handle) }, 'warm sandbox claimed');
-      this.fillPool();
-      return id;
-    }
-    return undefined;
+  claimWarm(reservation?: string): string | undefined {
+    const now = Date.now();
+    this.arrivals.record(now);
+    if (reservation !== undefined) this.reservations.recordClaim(reservation, now);
+    const pick = (wanted: string | undefined): string | undefined => {
+      for (const [handle, id] of this.pool) {
+        const sb = this.sandboxes.get(handle);
+        if (!sb?.engineReady || sb.evicting || sb.reservedFor !== wanted) continue;
+        this.pool.delete(handle);
+        sb.pooled = false;
+        sb.reservedFor = undefined;
+        sb.lastActivity = sb.detachedAt = sb.startedAt = sb.unusedClaimSince = now;
+        this.log.info({ learner: shortHandle(handle), reservation: wanted }, 'warm sandbox claimed');
+        return id;
+      }
+      return undefined;
+    };
+    const id = (reservation !== undefined ? pick(reservation) : undefined) ?? pick(undefined);
+    this.fillPool();
+    return id;
   }
 
-  /** Warm-pool sandboxes: booted, and booted-and-unclaimed. */
+  /** Warm-pool sandboxes: booted, and booted-and-unclaimed (reserved ones included). */
   poolSize(): { total: number; ready: number } {
     let ready = 0;
     for (const handle of this.pool.keys()) if (this.sandboxes.get(handle)?.engineReady) ready++;
     return { total: this.pool.size, ready };
   }
 
-  /** How many sandboxes the pool should hold now. */
+  /** How many unreserved sandboxes the pool should hold now. */
   poolTarget(): number {
     const setting = this.opts.warmPool ?? 0;
     if (setting !== 'auto') return setting;
@@ -703,12 +724,86 @@ export class SandboxManager {
     return autoPoolTarget(this.arrivals.peak(Date.now()), { min, max }, memory);
   }
 
-  /** Boots one pool sandbox at a time while a slot is free, nobody waits and no learner's start is in flight. */
+  /**
+   * Books sandboxes ahead for a class (reservations.ts): from shortly before
+   * `startsAt` the pool boots `count` of them with `images` pulled, for the
+   * reservation's own learners (claimWarm(id)). Throws a message on bad input.
+   */
+  reserve(r: Reservation): ReservationState {
+    const problem = validateReservation(r, Date.now(), this.slots.max);
+    if (problem) throw new Error(problem);
+    this.reservations.set(r);
+    this.reservationTimer ??= setInterval(() => this.fillPool(), RESERVATION_TICK_MS);
+    this.reservationTimer.unref();
+    this.log.info({ reservation: r.id, count: r.count, startsAt: new Date(r.startsAt).toISOString(), images: r.images.length }, 'capacity reserved');
+    this.fillPool();
+    return this.reservations.get(r.id)!;
+  }
+
+  /** Cancels a reservation; its unclaimed sandboxes are removed. */
+  cancelReservation(id: string): boolean {
+    const had = this.reservations.cancel(id);
+    if (had) this.dropReserved(id);
+    return had;
+  }
+
+  /** A reservation and its sandboxes now: booted and ready for its learners, still booting. */
+  reservation(id: string): (ReservationState & { ready: number; booting: number }) | undefined {
+    const r = this.reservations.get(id);
+    if (!r) return undefined;
+    let ready = 0;
+    let booting = 0;
+    for (const handle of this.pool.keys()) {
+      const sb = this.sandboxes.get(handle);
+      if (sb?.reservedFor !== id) continue;
+      if (sb.engineReady) ready++;
+      else booting++;
+    }
+    return { ...r, images: [...r.images], ready, booting };
+  }
+
+  /** Pool sandboxes booted (or booting) for reservation `id`. */
+  private pooledFor(id: string | undefined): number {
+    let n = 0;
+    for (const handle of this.pool.keys()) if (this.sandboxes.get(handle)?.reservedFor === id) n++;
+    return n;
+  }
+
+  /**
+   * Ends reservations whose window is over (their unclaimed sandboxes go). A
+   * reservation's sandboxes are not trimmed before that: a learner of it who
+   * got an ordinary sandbox leaves one reserved sandbox spare, and removing it
+   * would only make the ordinary pool boot another.
+   */
+  private settleReservations(now: number): void {
+    for (const id of this.reservations.prune(now)) this.dropReserved(id);
+    if (this.reservations.size === 0 && this.reservationTimer) {
+      clearInterval(this.reservationTimer);
+      this.reservationTimer = undefined;
+    }
+  }
+
+  private dropReserved(id: string): void {
+    const n = this.pooledFor(id);
+    if (n > 0) this.removeFromPool(n, id);
+  }
+
+  /**
+   * Boots one pool sandbox at a time while a slot is free, nobody waits and no
+   * learner's start is in flight: first for a reservation that is short, then the
+   * ordinary pool.
+   */
   private fillPool(): void {
     if (this.closing || this.poolFilling || this.learnerStarts > 0 || Date.now() < this.poolRetryAt) return;
-    const target = this.poolTarget();
-    if (this.pool.size > target) return this.removeFromPool(this.pool.size - target); // arrivals calmed down
-    if (this.pool.size >= target) return;
+    const now = Date.now();
+    this.settleReservations(now);
+    const reservation = this.reservations.nextToFill(now, (id) => this.pooledFor(id));
+    if (!reservation) {
+      const target = this.poolTarget();
+      const unreserved = this.pooledFor(undefined);
+      if (unreserved > target) return this.removeFromPool(unreserved - target, undefined); // arrivals calmed down
+      if (unreserved >= target) return;
+    }
     const id = newLearnerId();
     const handle = handleOf(id);
     if (!this.slots.tryAcquire(handle)) return; // no free slot, or a line: real learners first
@@ -716,9 +811,11 @@ export class SandboxManager {
     this.pool.set(handle, id);
     const sb = this.sandbox(handle);
     sb.pooled = true;
+    sb.reservedFor = reservation?.id;
     sb
       .enqueue(async () => {
         await this.startSandbox(sb);
+        if (reservation) await this.pullImages(sb, reservation.images);
         sb.state = 'starting'; // running and verified; the first attach opens the shell
         sb.code = undefined;
         sb.engineReady = true;
@@ -739,18 +836,38 @@ export class SandboxManager {
       });
   }
 
-  /** Destroys unclaimed pool sandboxes to give their slots to learners in line. */
-  private evictPool(): void {
-    this.removeFromPool(this.slots.waiting);
+  /**
+   * Pulls a reservation's images into its sandbox, as the learner would with
+   * `docker pull`. A failed pull is logged and skipped: the learner can still
+   * pull it, and the sandbox is still worth having booted.
+   */
+  private async pullImages(sb: Sandbox, images: readonly string[]): Promise<void> {
+    for (const image of images) {
+      const began = Date.now();
+      const r = await this.opts.runtime.exec(sb.containerId!, ['docker', 'pull', '--quiet', image], RESERVED_PULL_TIMEOUT_MS);
+      if (r.exitCode === 0) this.log.info({ learner: shortHandle(sb.learner), image, ms: Date.now() - began }, 'pulled an image into a reserved sandbox');
+      else this.log.warn({ learner: shortHandle(sb.learner), image, err: (r.stderr || r.stdout).trim().slice(0, 300), timedOut: r.timedOut }, 'could not pull an image into a reserved sandbox');
+    }
   }
 
-  /** Destroys up to `count` booted, unclaimed pool sandboxes (their slots go back). */
-  private removeFromPool(count: number): void {
+  /** Destroys unclaimed pool sandboxes to give their slots to learners in line: ordinary ones first, then reserved ones. */
+  private evictPool(): void {
+    const unreserved = Math.min(this.slots.waiting, this.pooledFor(undefined));
+    this.removeFromPool(unreserved, undefined);
+    if (this.slots.waiting > unreserved) this.removeFromPool(this.slots.waiting - unreserved, ANY_POOL);
+  }
+
+  /**
+   * Destroys up to `count` booted, unclaimed pool sandboxes (their slots go back):
+   * of one reservation (`which`: its id), of the ordinary pool (undefined), or any.
+   */
+  private removeFromPool(count: number, which: string | undefined | typeof ANY_POOL): void {
     let need = count;
     for (const handle of this.pool.keys()) {
       if (need <= 0) return;
       const sb = this.sandboxes.get(handle);
       if (!sb?.engineReady || sb.evicting) continue;
+      if (which !== ANY_POOL && sb.reservedFor !== which) continue;
       need--;
       sb.evicting = true;
       sb.enqueue(async () => {
@@ -781,6 +898,7 @@ export class SandboxManager {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.storedTimer) clearInterval(this.storedTimer);
     if (this.diskTimer) clearInterval(this.diskTimer);
+    if (this.reservationTimer) clearInterval(this.reservationTimer);
     await this.disk?.stop(); // its helper container and its store reads finish first
     for (const sb of this.sandboxes.values()) {
       clearTimeout(sb.lineKeepTimer);

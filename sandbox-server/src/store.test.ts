@@ -18,7 +18,7 @@ test('learners persist across reopening the store, and migrations run once', () 
     const b = new Store(path);
     assert.equal(b.hasLearner('h1'), true);
     const applied = b.db.prepare('SELECT COUNT(*) AS n FROM migrations').get() as { n: number };
-    assert.equal(applied.n, 6);
+    assert.equal(applied.n, 7);
     const mode = b.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
     assert.equal(mode.journal_mode, 'wal');
     b.close();
@@ -109,12 +109,14 @@ test('forgetting a learner deletes their record and everything recorded about th
     s.markPassed(h, 'l1', 'e1');
     s.recordScore(h, 'l1', 1, 1);
     s.saveQuizAnswers(h, 'l1', 'q1', [[0]]);
+    s.recordEvidence(h, 'l1', 'e1', [{ type: 'file_exists', observed: `${h}'s file` }]);
   }
   s.forgetLearner('me');
   assert.equal(s.hasLearner('me'), false);
-  assert.deepEqual([s.progress('me').length, s.scores('me').length, s.quizAnswers('me', 'l1', 'q1')], [0, 0, undefined]);
+  assert.deepEqual([s.progress('me').length, s.scores('me').length, s.quizAnswers('me', 'l1', 'q1'), s.evidence('me').length], [0, 0, undefined, 0]);
   assert.equal(s.hasLearner('you'), true);
   assert.equal(s.progress('you').length, 1);
+  assert.deepEqual(s.evidence('you').map((e) => e.checks), [[{ type: 'file_exists', observed: "you's file" }]]);
   s.close();
 });
 
@@ -127,5 +129,18 @@ test('learners from before __Host- cookies are told apart from newer ones', () =
   assert.equal(s.createdBefore('old', since), true);
   assert.equal(s.createdBefore('new', since), false);
   assert.equal(s.createdBefore('nobody', since), false);
+  s.close();
+});
+
+test('evidence: the first pass is kept, later records do not replace it', () => {
+  const s = new Store(':memory:');
+  s.recordEvidence('me', 'l9', 'app', [{ type: 'http', observed: 'HTTP/1.1 200 OK' }], 1000);
+  s.recordEvidence('me', 'l9', 'app', [{ type: 'http', observed: 'forged later' }], 2000);
+  s.recordEvidence('me', 'l9', 'db', [{ type: 'container_running', observed: 'container /db' }], 3000);
+  assert.deepEqual(s.evidence('me', 'l9'), [
+    { lesson: 'l9', exercise: 'app', recordedAt: 1000, checks: [{ type: 'http', observed: 'HTTP/1.1 200 OK' }] },
+    { lesson: 'l9', exercise: 'db', recordedAt: 3000, checks: [{ type: 'container_running', observed: 'container /db' }] },
+  ]);
+  assert.equal(s.evidence('me', 'other').length, 0);
   s.close();
 });

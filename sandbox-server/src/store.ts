@@ -44,6 +44,15 @@ const MIGRATIONS: string[] = [
    INSERT INTO meta (key, value) VALUES ('host_cookie_since', CAST(unixepoch('subsec') * 1000 AS INTEGER))`,
   // When the learner first tried an exercise: before that it reads neutral, without feedback.
   `ALTER TABLE progress ADD COLUMN tried_at INTEGER`,
+  // Graded exercises: what the checks observed when the exercise first passed.
+  `CREATE TABLE evidence (
+     learner TEXT NOT NULL,
+     lesson TEXT NOT NULL,
+     exercise TEXT NOT NULL,
+     recorded_at INTEGER NOT NULL,
+     checks TEXT NOT NULL,
+     PRIMARY KEY (learner, lesson, exercise)
+   ) STRICT`,
   // Classrooms (classroom/): instructors, their one-time login links and sessions (hashes
   // only, as learner cookies), classes and their members.
   `CREATE TABLE instructors (
@@ -84,6 +93,15 @@ const MIGRATIONS: string[] = [
    ) STRICT;
    CREATE INDEX class_members_learner ON class_members (learner)`,
 ];
+
+/** What a graded exercise's checks observed when it passed (untrusted sandbox text). */
+export interface EvidenceRow {
+  lesson: string;
+  exercise: string;
+  recordedAt: number;
+  /** Per check, in the exercise's order: its type and what it saw. */
+  checks: { type: string; observed: string }[];
+}
 
 export interface ProgressRow {
   lesson: string;
@@ -247,6 +265,22 @@ export class Store {
     return row ? (JSON.parse(row.answers) as number[][]) : undefined;
   }
 
+  /** Keeps the evidence of an exercise's first pass; later runs do not replace it. */
+  recordEvidence(learner: string, lesson: string, exercise: string, checks: EvidenceRow['checks'], at = Date.now()): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO evidence (learner, lesson, exercise, recorded_at, checks) VALUES (?, ?, ?, ?, ?)')
+      .run(learner, lesson, exercise, at, JSON.stringify(checks));
+  }
+
+  evidence(learner: string, lesson?: string): EvidenceRow[] {
+    const rows = (
+      lesson === undefined
+        ? this.db.prepare('SELECT lesson, exercise, recorded_at AS recordedAt, checks FROM evidence WHERE learner = ? ORDER BY lesson, exercise').all(learner)
+        : this.db.prepare('SELECT lesson, exercise, recorded_at AS recordedAt, checks FROM evidence WHERE learner = ? AND lesson = ? ORDER BY exercise').all(learner, lesson)
+    ) as { lesson: string; exercise: string; recordedAt: number; checks: string }[];
+    return rows.map((r) => ({ ...r, checks: JSON.parse(r.checks) as EvidenceRow['checks'] }));
+  }
+
   /** Whether a learner's record is older than `at` (epoch ms). */
   createdBefore(handle: string, at: number): boolean {
     const row = this.db.prepare('SELECT created_at AS t FROM learners WHERE handle = ?').get(handle) as { t: number } | undefined;
@@ -272,6 +306,7 @@ export class Store {
       this.db.prepare('DELETE FROM quiz_answers WHERE learner = ?').run(learner);
       this.db.prepare('DELETE FROM progress WHERE learner = ?').run(learner);
       this.db.prepare('DELETE FROM scores WHERE learner = ?').run(learner);
+      this.db.prepare('DELETE FROM evidence WHERE learner = ?').run(learner);
     });
   }
 

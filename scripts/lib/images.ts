@@ -192,6 +192,19 @@ export const IMAGES: readonly BuiltImage[] = [
     push: ['library/docker:cli', 'library/docker:26-cli', 'library/docker:26.1-cli', 'library/docker:latest'],
   },
   {
+    // A registry learners run themselves (lesson 3); Berth's own catalog registry is `registry` below.
+    name: 'distribution',
+    ref: catalogRef('registry'),
+    dir: join(IMAGES_DIR, 'distribution'),
+    parents: [BASE_IMAGE],
+    bake: [],
+    title: 'registry',
+    description: `${official('the distribution registry 2.8 (docker-registry), with htpasswd')}; runs as root on :5000, stores in /var/lib/registry`,
+    hashTag: false,
+    // Docker Hub's registry:latest is 3.x since 2025; Berth has 2.8 only, so latest is 2.8.
+    push: ['library/registry:2', 'library/registry:2.8', 'library/registry:latest'],
+  },
+  {
     name: 'sandbox',
     ref: SANDBOX_IMAGE,
     dir: join(IMAGES_DIR, 'sandbox'),

@@ -110,3 +110,12 @@ test('which message answers a pressed button', () => {
   assert.equal(answers(sol, { ...base, canRevealSolution: true }, false), false);
   assert.equal(answers(sol, { ...base, canRevealSolution: true, solution: 'docker info' }, false), true);
 });
+
+test('graded and passed: the evidence the checks recorded, one line per check; never in practice lessons or before passing', () => {
+  const base = { id: 'x', attempts: 1, hintsUsed: 0, hintsTotal: 0, hints: [], canRevealSolution: false };
+  const evidence = { at: 1_700_000_000_000, checks: [{ type: 'container_running', observed: 'container /web: image nginx, running' }, { type: 'script', observed: '' }] };
+  const passed = cardView({ ...base, status: 'passed', evidence }, { graded: true, hintsTotal: 0 }, en);
+  assert.deepEqual(passed.evidence, { at: evidence.at, lines: ['container_running: container /web: image nginx, running', 'script: -'] });
+  assert.equal(cardView({ ...base, status: 'failing', evidence }, { graded: true, hintsTotal: 0 }, en).evidence, undefined);
+  assert.equal(cardView({ ...base, status: 'passed', evidence }, { graded: false, hintsTotal: 0 }, en).evidence, undefined);
+});

@@ -38,6 +38,8 @@ export interface CardView {
   hints: string[];
   hint: ButtonView;
   solution: ButtonView & { revealed?: string; lockedNote?: string };
+  /** Graded and passed: what each check observed then (untrusted sandbox text, plain text only). */
+  evidence?: { at: number; lines: string[] };
 }
 
 export function cardView(state: ExerciseState | undefined, ctx: CardContext, s: Strings): CardView {
@@ -76,6 +78,7 @@ export function cardView(state: ExerciseState | undefined, ctx: CardContext, s: 
     hints: ctx.graded ? [] : (state?.hints ?? []),
     hint,
     solution,
+    ...(ctx.graded && status === 'passed' && state?.evidence ? { evidence: { at: state.evidence.at, lines: state.evidence.checks.map((c) => `${c.type}: ${c.observed || '-'}`) } } : {}),
   };
 }
 

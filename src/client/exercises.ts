@@ -242,6 +242,18 @@ class ExerciseCard {
       setAriaDisabled(hintBtn, v.hint.disabled);
     }
 
+    // Evidence (graded): sandbox text, so textContent only.
+    const evidence = this.#q<HTMLDetailsElement>('.exercise-evidence');
+    if (evidence) {
+      evidence.hidden = !v.evidence;
+      const list = evidence.querySelector('ul')!;
+      const lines = v.evidence?.lines ?? [];
+      if (list.children.length !== lines.length || [...list.children].some((li, i) => li.textContent !== lines[i])) {
+        list.replaceChildren(...lines.map((line) => Object.assign(document.createElement('li'), { textContent: line })));
+      }
+      setText(evidence.querySelector('.exercise-evidence-at'), v.evidence ? s.exercise.evidenceAt(new Date(v.evidence.at).toLocaleString(document.documentElement.lang || undefined)) : '');
+    }
+
     // Solution.
     const solBox = this.#q<HTMLElement>('.exercise-solution');
     if (solBox && v.solution.revealed !== this.#renderedSolution) {

@@ -117,6 +117,24 @@ test('graded lessons: verdicts without explanations', () => {
   assert.deepEqual(quizView(state, [[0]], en).questions[0], { correct: false, icon: '✗', label: 'Incorrect' });
 });
 
+test('graded, submissions left: no verdict, no score, and how many are left; none left: the result of the last, Submit off', () => {
+  const first: QuizState = { id: 'q', passed: false, attempts: 0, submissionsLeft: 2 };
+  assert.equal(quizView(first, [[]], en).attempts, 'You can submit 2 times. Results show after the last submission.');
+  const waiting: QuizState = { id: 'q', passed: false, attempts: 1, answers: [[1]], submissionsLeft: 1 };
+  const w = quizView(waiting, [[1]], en);
+  assert.equal(w.status, 'pending', 'not "failing": that would say the answer is wrong');
+  assert.deepEqual(w.questions, [{}]);
+  assert.deepEqual(w.summary, { kind: 'none', icon: '', text: en.quiz.submitted(1) });
+  assert.equal(w.submittable, true);
+  const done: QuizState = { id: 'q', passed: false, attempts: 2, answers: [[1]], correct: [false], submissionsLeft: 0 };
+  const d = quizView(done, [[1]], en);
+  assert.equal(d.status, 'failing');
+  assert.deepEqual(d.summary, { kind: 'score', icon: '✗', text: '0 of 1 correct', detail: en.quiz.finalSubmission });
+  assert.equal(d.submittable, false);
+  assert.equal(d.closed, true);
+  assert.match(quizView(done, [[1]], ko).summary.detail ?? '', /마지막 제출/);
+});
+
 test('a Submit is answered by a state with more attempts', () => {
   assert.equal(answersSubmit(0, { id: 'q', passed: false, attempts: 1 }), true);
   assert.equal(answersSubmit(1, { id: 'q', passed: false, attempts: 1 }), false, 'an unrelated broadcast');

@@ -46,6 +46,7 @@ export function restoredAnswers(state: QuizState | undefined, shape: readonly { 
 
 export function quizStatus(state: QuizState | undefined): QuizStatus {
   if (state?.passed) return 'passed';
+  if ((state?.submissionsLeft ?? 0) > 0) return 'pending'; // graded: no verdict before the last submission
   return state && state.attempts > 0 ? 'failing' : 'pending';
 }
 
@@ -66,6 +67,8 @@ export interface QuizView {
   summary: { kind: 'none' | 'score' | 'passed'; icon: string; text: string; detail?: string };
   attempts?: string;
   submittable: boolean;
+  /** A graded quiz with no submissions left: Submit stays off for good. */
+  closed: boolean;
 }
 
 /**
@@ -88,8 +91,16 @@ export function quizView(state: QuizState | undefined, current: readonly (readon
     };
   });
 
+  const left = state?.submissionsLeft;
   let summary: QuizView['summary'] = { kind: 'none', icon: '', text: '' };
-  if (graded) {
+  if (left !== undefined && left > 0 && state!.attempts > 0) summary = { kind: 'none', icon: '', text: q.submitted(left) };
+  else if (graded && left === 0) {
+    const total = current.length || graded.length;
+    const right = graded.slice(0, total).filter(Boolean).length;
+    summary = right === total && total > 0
+      ? { kind: 'passed', icon: QUIZ_ICON.passed, text: q.allCorrect(total), detail: q.finalSubmission }
+      : { kind: 'score', icon: QUIZ_ICON.failing, text: q.score(right, total), detail: q.finalSubmission };
+  } else if (graded) {
     const total = current.length || graded.length;
     const right = graded.slice(0, total).filter(Boolean).length;
     if (right === total && total > 0) summary = { kind: 'passed', icon: QUIZ_ICON.passed, text: q.allCorrect(total) };
@@ -104,8 +115,9 @@ export function quizView(state: QuizState | undefined, current: readonly (readon
     status: quizStatus(state),
     questions,
     summary,
-    ...(state && state.attempts > 0 ? { attempts: q.attempts(state.attempts) } : {}),
-    submittable: canSubmit(current, current.length),
+    ...(state && state.attempts > 0 ? { attempts: q.attempts(state.attempts) } : left !== undefined ? { attempts: q.submissionsAllowed(left) } : {}),
+    submittable: canSubmit(current, current.length) && left !== 0,
+    closed: left === 0,
   };
 }
 

@@ -170,7 +170,7 @@ class QuizCard {
     });
 
     const need = this.el.querySelector<HTMLElement>('.quiz-need');
-    if (need) need.hidden = v.submittable;
+    if (need) need.hidden = v.submittable || v.closed;
     if (this.#submit) {
       this.#submit.disabled = !v.submittable;
       // Say why it is disabled; nothing once it is not (a hidden description is still read).

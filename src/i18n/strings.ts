@@ -179,6 +179,8 @@ const ko = {
     showSolution: '정답 보기',
     solutionLocked: '힌트를 보거나 몇 번 더 확인해 보면 정답을 볼 수 있어요.',
     solutionHeading: '정답 예시',
+    evidenceHeading: '채점할 때 확인한 내용',
+    evidenceAt: (when: string) => `${when}에 통과했을 때 샌드박스에서 본 그대로예요.`,
     confirmTitle: '정답을 볼까요?',
     confirmBody: '정답을 봤다는 기록이 남아요. 한 번 더 스스로 해 봐도 좋아요.',
     confirmReveal: '네, 볼게요',
@@ -202,6 +204,10 @@ const ko = {
     tryAgain: '답을 바꿔서 다시 제출해 보세요.',
     passedBefore: '이미 통과한 퀴즈예요.',
     attempts: (n: number) => `${n}번 제출했어요`,
+    // Graded quizzes: a fixed number of submissions, results after the last.
+    submissionsAllowed: (n: number) => `${n}번 제출할 수 있어요. 결과는 마지막으로 제출한 뒤에 보여요.`,
+    submitted: (left: number) => `제출했어요. ${left}번 더 제출할 수 있고, 마지막 제출이 점수가 돼요.`,
+    finalSubmission: '마지막 제출이었어요. 이 답으로 점수가 매겨졌어요.',
     status: {
       pending: '아직 풀지 않았어요',
       passed: '통과했어요',
@@ -502,6 +508,8 @@ const en: Strings = {
     showSolution: 'Show solution',
     solutionLocked: 'The solution unlocks after a hint or a few more checks.',
     solutionHeading: 'Reference solution',
+    evidenceHeading: 'What the grading check saw',
+    evidenceAt: (when: string) => `As your sandbox showed it when this passed, ${when}.`,
     confirmTitle: 'Show the solution?',
     confirmBody: 'Seeing the solution is recorded with your progress. You can still try once more on your own.',
     confirmReveal: 'Yes, show it',
@@ -523,6 +531,9 @@ const en: Strings = {
     tryAgain: 'Change your answers and submit again.',
     passedBefore: 'You have passed this quiz.',
     attempts: (n: number) => (n === 1 ? 'Submitted once' : `Submitted ${n} times`),
+    submissionsAllowed: (n: number) => (n === 1 ? 'You can submit once. Results show after you submit.' : `You can submit ${n} times. Results show after the last submission.`),
+    submitted: (left: number) => `Submitted. You can submit ${left} more ${left === 1 ? 'time' : 'times'}; the last submission is the one graded.`,
+    finalSubmission: 'That was your last submission: these answers are graded.',
     status: {
       pending: 'Not answered yet',
       passed: 'Passed',

@@ -21,20 +21,41 @@ export interface LintProblem {
   text: string;
 }
 
-/** Problems in an MDX text, skipping fenced code blocks and inline code. */
-export function lintMarkdown(mdx: string): LintProblem[] {
-  const problems: LintProblem[] = [];
+/** `text` with each inline code span (`…`) blanked out to spaces, so offsets still match the original. */
+export function blankInlineCode(text: string): string {
+  return text.replace(/`[^`\n]*`/g, (code) => ' '.repeat(code.length));
+}
+
+export interface ProseLine {
+  /** 1-based line number. */
+  line: number;
+  /** The line as written. */
+  text: string;
+  /** The same line with inline code blanked out (same length, so match offsets index `text`). */
+  prose: string;
+}
+
+/** The lines of an MDX text outside fenced code blocks, each with its inline code blanked out. */
+export function proseLines(mdx: string): ProseLine[] {
+  const lines: ProseLine[] = [];
   let fenced = false;
-  mdx.split('\n').forEach((line, i) => {
-    if (/^\s*```/.test(line)) {
+  mdx.split('\n').forEach((text, i) => {
+    if (/^\s*```/.test(text)) {
       fenced = !fenced;
       return;
     }
-    if (fenced) return;
-    const prose = line.replace(/`[^`]*`/g, (code) => ' '.repeat(code.length));
-    for (const m of prose.matchAll(UNCLOSED_STRONG)) problems.push({ line: i + 1, text: line.slice(m.index, m.index + m[0].length + 2) });
-    for (const m of prose.matchAll(DASHED_FLAG)) problems.push({ line: i + 1, text: line.slice(m.index, m.index + m[0].length + 8) });
+    if (!fenced) lines.push({ line: i + 1, text, prose: blankInlineCode(text) });
   });
+  return lines;
+}
+
+/** Problems in an MDX text, skipping fenced code blocks and inline code. */
+export function lintMarkdown(mdx: string): LintProblem[] {
+  const problems: LintProblem[] = [];
+  for (const { line, text, prose } of proseLines(mdx)) {
+    for (const m of prose.matchAll(UNCLOSED_STRONG)) problems.push({ line, text: text.slice(m.index, m.index + m[0].length + 2) });
+    for (const m of prose.matchAll(DASHED_FLAG)) problems.push({ line, text: text.slice(m.index, m.index + m[0].length + 8) });
+  }
   return problems;
 }
 

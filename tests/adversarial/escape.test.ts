@@ -188,6 +188,16 @@ describe('escape attempts from a sandbox', () => {
     assert.match(check.stdout, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m, 'the check runs as the learner');
     assert.equal(capabilitiesFromStatus(check.stdout, 'CapBnd').size, 0, 'a check exec: empty bounding set');
     assert.match(check.stdout, /^NoNewPrivs:\s+1$/m);
+    // The checker: its own uid, one capability (to read the learner's files), and not the
+    // open_by_handle_at that capability would allow ("shocker": files outside the container).
+    const checker = await berth.runtime.exec(sandbox, ['bash', '-c', `cat /proc/self/status; perl -e 'sub probe { my ($name, $nr, @a) = @_; $! = 0; my $r = syscall($nr, @a); printf "%s errno=%d\\n", $name, $r == -1 ? $! + 0 : 0; } probe("open_by_handle_at", 304, -100, pack("LL", 8, 1) . "\\0" x 8, 0);'`], 10_000, 'checker');
+    assert.equal(checker.exitCode, 0, checker.stderr);
+    assert.match(checker.stdout, /^Uid:\s+1001\s+1001\s+1001\s+1001$/m, 'checks run as berth-check');
+    for (const field of ['CapBnd', 'CapEff', 'CapPrm'] as const) {
+      assert.deepEqual([...capabilitiesFromStatus(checker.stdout, field)], ['DAC_READ_SEARCH'], `the checker's ${field}`);
+    }
+    assert.match(checker.stdout, /^NoNewPrivs:\s+1$/m);
+    assert.match(checker.stdout, /^open_by_handle_at errno=1$/m, 'open_by_handle_at: EPERM from seccomp');
     const cgroup = new SandboxCgroup(sandbox);
     const stop = await berth.runtime.watchEvents(sandbox, () => {});
     try {
@@ -208,6 +218,7 @@ describe('escape attempts from a sandbox', () => {
         const bounding = [...capabilitiesFromStatus(status, 'CapBnd')].sort();
         seen.push(`${p.cmdline.slice(0, 40)}: ${bounding.join(',') || '-'}`);
         if (p.cmdline.startsWith('docker events')) assert.deepEqual(bounding, [], 'the events watcher: empty bounding set');
+        else if (/^Uid:\s+1001\s/m.test(status)) assert.ok(bounding.every((c) => c === 'DAC_READ_SEARCH'), `a check, ${p.cmdline}: bounding set ${bounding}`);
         else assert.ok(bounding.every((c) => ROOTLESS_CAPABILITIES.includes(c)), `${p.cmdline}: bounding set ${bounding}`);
         assert.equal(capabilitiesFromStatus(status, 'CapEff').size, 0, `${p.cmdline}: no effective capability`);
       }

@@ -208,4 +208,38 @@ EOF`);
     const stop = await sh('cd ~/counter && time (docker compose down -v >/dev/null 2>&1) 2>&1');
     assert.match(stop.out, /real\s+0m[0-5]\./, 'the web app stops promptly on SIGTERM');
   });
+
+  test('registry:2 is a registry of the learner\'s own: push from the nested engine to localhost:5000, pull back, htpasswd login', async () => {
+    const meta = await sh(`docker pull -q registry:2 >/dev/null && docker image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}}' registry:2`);
+    assert.match(meta.out, /\["\/entrypoint\.sh"\] \["\/etc\/docker\/registry\/config\.yml"\] \{"5000\/tcp":\{\}\} \{"\/var\/lib\/registry":\{\}\}/);
+    await sh('docker pull -q registry:latest >/dev/null');
+    assert.equal((await sh('docker image inspect --format "{{.Id}}" registry:latest')).out, (await sh('docker image inspect --format "{{.Id}}" registry:2')).out);
+
+    await sh('docker run -d -p 5000:5000 --name registry registry:2');
+    await until('curl -sf http://localhost:5000/v2/', 'the registry on 5000');
+    // Plain HTTP to localhost is allowed without any insecure-registries setting (127.0.0.0/8).
+    await sh('docker pull -q busybox:1.37 >/dev/null && docker tag busybox:1.37 localhost:5000/tools/busybox:1.37 && docker push localhost:5000/tools/busybox:1.37');
+    assert.match((await sh('curl -sf http://localhost:5000/v2/_catalog')).out, /"tools\/busybox"/);
+    assert.match((await sh('curl -sf http://localhost:5000/v2/tools/busybox/tags/list')).out, /"1\.37"/);
+    const id = (await sh('docker image inspect --format "{{.Id}}" busybox:1.37')).out;
+    await sh('docker rmi localhost:5000/tools/busybox:1.37 busybox:1.37 && ! docker image inspect busybox:1.37 >/dev/null 2>&1');
+    await sh('docker pull localhost:5000/tools/busybox:1.37');
+    assert.equal((await sh('docker image inspect --format "{{.Id}}" localhost:5000/tools/busybox:1.37')).out, id, 'the same image came back');
+    // Storage is in the volume at /var/lib/registry, as upstream's.
+    const mount = await sh(`docker inspect --format '{{range .Mounts}}{{.Type}} {{.Destination}}{{end}}' registry`);
+    assert.match(mount.out, /^volume \/var\/lib\/registry\s*$/);
+
+    // htpasswd (bcrypt) comes with the image; REGISTRY_AUTH* variables switch the login on.
+    await sh('mkdir -p ~/auth && docker run --rm --entrypoint htpasswd registry:2 -Bbn learner berth-pass > ~/auth/htpasswd && grep -q "^learner:[$]2y[$]" ~/auth/htpasswd');
+    await sh('docker run -d -p 5001:5000 --name private-registry -v ~/auth:/auth -e REGISTRY_AUTH=htpasswd -e REGISTRY_AUTH_HTPASSWD_REALM=Berth -e REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd registry:2');
+    await until('[ "$(curl -s -o /dev/null -w "%{http_code}" http://localhost:5001/v2/)" = 401 ]', 'the private registry asking for a login');
+    await sh('docker tag localhost:5000/tools/busybox:1.37 localhost:5001/tools/busybox:1.37');
+    const refused = await sh('docker push localhost:5001/tools/busybox:1.37', { allowFail: true });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out, /no basic auth credentials/);
+    await sh('echo berth-pass | docker login localhost:5001 -u learner --password-stdin && docker push localhost:5001/tools/busybox:1.37');
+    assert.match((await sh('curl -sf -u learner:berth-pass http://localhost:5001/v2/tools/busybox/tags/list')).out, /"1\.37"/);
+    assert.match((await sh('docker logout localhost:5001 && cat ~/.docker/config.json')).out, /"auths": \{\}/);
+    await sh('docker rm -f registry private-registry');
+  });
 });

@@ -77,6 +77,26 @@ quizzes:
         explanation: { ko: pid와 cgroup, en: pid and cgroup }
 `;
 
+const GRADED_QUIZ = `
+graded: true
+quizzes:
+  - id: twice
+    title: { ko: 두 번, en: Twice }
+    submissions: 2
+    questions:
+      - prompt: { ko: 커널은?, en: The kernel? }
+        choices: [{ ko: 공유, en: Shared }, { ko: 따로, en: Separate }]
+        answer: 0
+        explanation: { ko: 공유해요, en: Shared }
+  - id: once
+    title: { ko: 한 번, en: Once }
+    questions:
+      - prompt: { ko: 이미지는?, en: An image? }
+        choices: [{ ko: 읽기 전용, en: Read-only }, { ko: 쓰기 가능, en: Writable }]
+        answer: 0
+        explanation: { ko: 읽기 전용, en: Read-only }
+`;
+
 function latestExercises(term: TestTerminal): ExercisesMsg | undefined {
   return term.messages.findLast((m): m is ExercisesMsg => m.t === 'exercises');
 }
@@ -87,7 +107,7 @@ async function waitForExercise(term: TestTerminal, id: string, status: string, t
 }
 
 describe('live exercise checks', () => {
-  const content = writeLessons({ '90-practice': PRACTICE, '91-graded': GRADED, '92-quiz': QUIZ });
+  const content = writeLessons({ '90-practice': PRACTICE, '91-graded': GRADED, '92-quiz': QUIZ, '93-graded-quiz': GRADED_QUIZ });
   const config = testConfig({ BERTH_CONTENT_DIR: content });
   let berth: TestBerth;
   let cookie: string;
@@ -220,6 +240,16 @@ describe('live exercise checks', () => {
     }
     const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie: g } })).json();
     assert.deepEqual(progress.lessons['91-graded'], { passed: 1, total: 2, graded: true, score: { passed: 1, total: 2 } });
+    // The evidence behind the grade: what the check observed, shown to the learner and exported.
+    const net = msg.items.find((i) => i.id === 'net')!;
+    assert.equal(net.evidence?.checks.length, 1);
+    assert.equal(net.evidence!.checks[0]!.type, 'network_exists');
+    assert.match(net.evidence!.checks[0]!.observed, /^network graded-net: driver bridge/);
+    assert.ok(Math.abs(net.evidence!.at - net.passedAt!) < 5000, 'recorded when it passed');
+    assert.equal(msg.items.find((i) => i.id === 'hang')!.evidence, undefined, 'nothing for what did not pass');
+    const exported = await (await fetch(`${berth.origin}/api/progress/export`, { headers: { cookie: g } })).json();
+    assert.deepEqual(exported.evidence.map((e: { exercise: string }) => e.exercise), ['net']);
+    assert.match(exported.evidence[0].checks[0].observed, /network graded-net/);
   });
 
   test('quizzes are graded by the server, explained, and recorded', async () => {
@@ -241,6 +271,32 @@ describe('live exercise checks', () => {
     assert.equal(state.attempts, 2);
     const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie: q } })).json();
     assert.deepEqual(progress.lessons['92-quiz'], { passed: 1, total: 1, graded: false });
+  });
+
+  test('graded quizzes: a fixed number of submissions, the last one counts, no verdict before it', async () => {
+    term.close();
+    const g = await newLearner(berth);
+    term = new TestTerminal(berth.origin, { cookie: g, hello: { cols: 100, rows: 30, lesson: '93-graded-quiz', lang: 'en' } });
+    await term.until(() => latestExercises(term) !== undefined, 5000, 'the exercises message');
+    const quiz = (id: string) => latestExercises(term)!.quizzes.find((q) => q.id === id)!;
+    assert.deepEqual(quiz('twice'), { id: 'twice', passed: false, attempts: 0, submissionsLeft: 2 });
+    assert.equal(quiz('once').submissionsLeft, 1, 'one submission unless the lesson says otherwise');
+
+    term.control({ t: 'quiz', quiz: 'twice', answers: [[1]] }); // wrong
+    await term.until(() => quiz('twice').attempts === 1, 5000, 'the first submission');
+    assert.deepEqual(quiz('twice'), { id: 'twice', passed: false, attempts: 1, answers: [[1]], submissionsLeft: 1 }, 'no verdict while one is left');
+    assert.deepEqual(latestExercises(term)!.score, { passed: 0, total: 2 });
+    term.control({ t: 'quiz', quiz: 'twice', answers: [[0]] }); // right, and the last
+    await term.until(() => quiz('twice').attempts === 2, 5000, 'the last submission');
+    assert.deepEqual(quiz('twice'), { id: 'twice', passed: true, attempts: 2, answers: [[0]], correct: [true], submissionsLeft: 0 });
+    term.control({ t: 'quiz', quiz: 'twice', answers: [[1]] }); // none left: ignored
+    term.control({ t: 'quiz', quiz: 'once', answers: [[1]] }); // wrong, and final at once
+    await term.until(() => quiz('once').attempts === 1, 5000, 'the only submission');
+    assert.deepEqual(quiz('once'), { id: 'once', passed: false, attempts: 1, answers: [[1]], correct: [false], submissionsLeft: 0 });
+    assert.equal(quiz('twice').attempts, 2, 'a submission past the limit is not recorded');
+    assert.equal(quiz('twice').passed, true);
+    const progress = await (await fetch(`${berth.origin}/api/progress`, { headers: { cookie: g } })).json();
+    assert.deepEqual(progress.lessons['93-graded-quiz'].score, { passed: 1, total: 2 });
   });
 
   test('resetting progress needs our Origin', async () => {

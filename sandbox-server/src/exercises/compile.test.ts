@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, builtinScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
@@ -9,6 +12,8 @@ import { failureFeedback } from './feedback.ts';
 import { BuiltinCheck, type Exercise } from './schema.ts';
 
 const bash = (script: string) => execFileSync('bash', ['-c', script], { encoding: 'utf8' });
+/** The sandbox image's engine proxy, run here as it runs in a sandbox. */
+const ENGINE_PROXY = fileURLToPath(new URL('../../../images/sandbox/engine-proxy', import.meta.url));
 
 test('shell quoting survives quotes, $ and backslashes', () => {
   for (const value of [`it's`, '$(rm -rf /)', 'a\\b', '`x`', '"q"', '']) {
@@ -72,7 +77,7 @@ test('a run script reports every check on its own marker line; forged lines do n
     { id: 'b', title: { ko: 'ㄴ', en: 'b' }, checks: [{ type: 'script', run: 'sleep 30' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' },
   ];
   const plan: CheckPlan = { exercises };
-  const script = buildRunScript(plan, '/tmp').replace('timeout -k 1 10 ', 'timeout -k 1 1 ');
+  const script = buildRunScript(plan, { home: '/tmp', engineProxy: ENGINE_PROXY }).replace('timeout -k 1 10 ', 'timeout -k 1 1 ');
   const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
   const { results, complete } = parseRunOutput(out, plan);
   assert.equal(complete, true);
@@ -127,4 +132,54 @@ test('a run lists what feedback needs (names of the objects its checks name, the
   const parsed = parseRunOutput(out, plan);
   assert.deepEqual(parsed.extras, { containers: 'first_hello\n' });
   assert.equal(parsed.results[0]![0]!.exitCode, 1);
+});
+
+test('checks see ~ as the learner\'s home, but the programs they run never get it as $HOME (~/.jq, ~/.curlrc are the learner\'s)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'berth-home-'));
+  try {
+    const plan: CheckPlan = {
+      exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'script', run: 'echo "tilde=$(cd ~ && pwd) child=$(bash -c \'echo "${HOME:-unset}"\')"' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' }],
+    };
+    const out = execFileSync('bash', ['-c', buildRunScript(plan, { home, engineProxy: ENGINE_PROXY })], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
+    const { results, engineRefused } = parseRunOutput(out, plan);
+    assert.equal(engineRefused, undefined);
+    assert.equal(results[0]![0]!.output.trim(), `tilde=${home} child=unset`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a stand-in server behind the learner\'s engine socket is refused: every check of the run fails as unverified', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'berth-home-'));
+  mkdirSync(join(home, '.run'));
+  // What a learner would do: move the socket aside and answer checks themselves.
+  let served = 0;
+  const fake = createServer((c) => {
+    c.on('error', () => {});
+    c.once('data', () => {
+      served++;
+      c.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApi-Version: 1.45\r\n\r\nOK');
+    });
+  });
+  await new Promise<void>((resolve) => fake.listen(join(home, '.run', 'docker.sock'), resolve));
+  try {
+    const plan: CheckPlan = {
+      exercises: [
+        { id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'script', run: 'curl -sf --unix-socket "${DOCKER_HOST#unix://}" http://docker/_ping' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' },
+        { id: 'b', title: { ko: 'ㄴ', en: 'b' }, checks: [{ type: 'script', run: 'true' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' },
+      ],
+    };
+    const { stdout } = await promisify(execFile)('bash', ['-c', buildRunScript(plan, { home, engineProxy: ENGINE_PROXY })], { encoding: 'utf8' });
+    const { results, engineRefused } = parseRunOutput(stdout, plan);
+    assert.equal(served, 0, 'the stand-in never got the check\'s request');
+    assert.match(engineRefused ?? '', /not the engine Berth started/);
+    for (const r of results.flat()) {
+      assert.equal(r?.engineUnverified, true);
+      assert.notEqual(r?.exitCode, 0, 'even a check that needs no engine does not pass in a run that was lied to');
+    }
+    assert.match(failureFeedback(plan.exercises[0]!.checks[0]!, results[0]![0]!, 'en'), /not the one answering/);
+  } finally {
+    fake.close();
+    rmSync(home, { recursive: true, force: true });
+  }
 });

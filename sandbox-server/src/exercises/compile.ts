@@ -19,6 +19,11 @@ export const RECHECK_EXIT = 75;
 export const LAST_ERROR_FILE = '.berth/last-docker-error';
 const MARKER = '@@berth-check';
 const EXTRA_MARKER = '@@berth-extra';
+/** A graded check's evidence (evidenceScript), at most EVIDENCE_MAX bytes. */
+const EVIDENCE_MARKER = '@@berth-evidence';
+export const EVIDENCE_MAX = 1000;
+/** The engine proxy refused a connection: the run's results say nothing about the real engine. */
+const ENGINE_MARKER = '@@berth-engine';
 const SANDBOX_HOME = '/home/learner';
 
 /** Quotes a value for bash (single quotes; embedded ones closed and escaped). */
@@ -144,6 +149,58 @@ export function builtinScript(check: BuiltinCheck): string {
   }
 }
 
+/**
+ * What a graded check records as evidence beside its verdict: the fields of the
+ * engine object it inspected, the HTTP status and the start of the body, a file's
+ * digest, the matching history line. A script check's evidence is its own output.
+ * One short text; the run caps it.
+ */
+export function evidenceScript(check: Check): string | undefined {
+  const q = shQuote;
+  const container = (name: string) =>
+    `docker container inspect -f ${q('container {{.Name}}: image {{.Config.Image}} ({{.Image}}), {{.State.Status}}, started {{.State.StartedAt}}, exit code {{.State.ExitCode}}; ports {{json .NetworkSettings.Ports}}; networks {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}; mounts {{range .Mounts}}{{.Type}} {{if .Name}}{{.Name}}{{else}}{{.Source}}{{end}}:{{.Destination}} {{end}}; env {{len .Config.Env}} variables')} ${q(name)} 2>&1`;
+  const file = (path: string) => `f=${q(path)}; if [ -f "$f" ]; then echo "$f: $(stat -c '%s bytes, modified %y' "$f"), sha256 $(sha256sum < "$f" | cut -c1-64)"; else echo "$f: no such file"; fi`;
+  switch (check.type) {
+    case 'script':
+      return undefined; // its output is its evidence
+    case 'container_exists':
+    case 'container_running':
+    case 'container_exited':
+    case 'container_uses_image':
+    case 'container_publishes_port':
+    case 'container_has_env':
+    case 'container_has_mount':
+    case 'container_on_network':
+      return container(check.name);
+    case 'containers_resolve':
+      return container(check.from);
+    case 'container_count':
+      return "docker ps -a --format '{{.Names}}: {{.Image}}, {{.Status}}' | head -n 20";
+    case 'image_exists':
+    case 'image_absent':
+    case 'image_has_label':
+    case 'image_size_under':
+      return `docker image inspect -f ${q('image {{join .RepoTags ","}}: id {{.Id}}, {{.Size}} bytes, created {{.Created}}, labels {{json .Config.Labels}}')} ${q(check.image)} 2>&1`;
+    case 'volume_exists':
+      return `docker volume inspect -f ${q('volume {{.Name}}: driver {{.Driver}}, created {{.CreatedAt}}')} ${q(check.name)} 2>&1`;
+    case 'volume_contains':
+      return `mp=$(docker volume inspect -f '{{.Mountpoint}}' ${q(check.volume)} 2>&1) || { echo "$mp"; exit 0; }; echo "volume ${check.volume.replace(/[^A-Za-z0-9_.-]/g, '')}:"; cd "$mp" && ${file(check.path)}`;
+    case 'network_exists':
+    case 'network_has_container': {
+      const name = check.type === 'network_exists' ? check.name : check.network;
+      return `docker network inspect -f ${q('network {{.Name}}: driver {{.Driver}}, containers {{range .Containers}}{{.Name}} {{end}}')} ${q(name)} 2>&1`;
+    }
+    case 'http':
+      return `curl -s -i --max-time 5 ${q(`http://127.0.0.1:${check.port}${check.path}`)} 2>&1 | head -c 400`;
+    case 'file_exists':
+    case 'file_contains':
+    case 'dockerfile_stages':
+      return file(check.path);
+    case 'command_ran':
+      return `grep -E -- ${q(check.pattern)} ${SANDBOX_HOME}/.bash_history 2>/dev/null | tail -n 1 | cut -c1-300`;
+  }
+}
+
 export function checkScript(check: Check): string {
   return check.type === 'script' ? check.run : builtinScript(check);
 }
@@ -203,48 +260,93 @@ const key = (e: number, c: number) => `${e}.${c}`;
 export interface CheckPlan {
   /** The exercises evaluated, in the order of their keys. */
   exercises: Exercise[];
+  /** Graded lessons: each check also records its evidence (evidenceScript). */
+  evidence?: boolean;
   /** Setup to run first, once per sandbox (marker files make reruns no-ops). */
   setup?: { lesson: string; script: string; marker: string };
 }
 
-/** The whole evaluation as one bash script (`home` differs only in unit tests). */
-export function buildRunScript(plan: CheckPlan, home = SANDBOX_HOME): string {
+/** Where the sandbox image keeps the engine proxy (images/sandbox/engine-proxy). */
+export const ENGINE_PROXY = '/usr/local/libexec/berth/engine-proxy';
+
+export interface ScriptOptions {
+  /** The learner's home: `~` in check scripts (differs only in unit tests). */
+  home?: string;
+  /** The engine proxy program (differs only in unit tests). */
+  engineProxy?: string;
+}
+
+/**
+ * A plan's setup as one bash script, run as the learner (it writes their files):
+ * each lesson's once per sandbox, a marker file in the learner's home saying it ran.
+ */
+export function buildSetupScript(plan: CheckPlan): string | undefined {
+  if (!plan.setup) return undefined;
+  const b64 = Buffer.from(plan.setup.script).toString('base64');
+  return [
+    '#!/bin/bash',
+    "# Generated by Berth: a lesson's setup, once per sandbox.",
+    'cd || exit 1',
+    'mkdir -p ~/.berth/setup',
+    `[ -e ${shQuote(plan.setup.marker)} ] && exit 0`,
+    `timeout -k 1 120 bash -c "$(printf %s ${shQuote(b64)} | base64 -d)" >~/.berth/setup/last.log 2>&1 </dev/null && touch ${shQuote(plan.setup.marker)}`,
+  ].join('\n') + '\n';
+}
+
+/**
+ * The whole evaluation as one bash script, run as berth-check (runtime.exec's
+ * "checker": a user the learner cannot signal, trace or write to). It reaches the
+ * engine only through the engine proxy, which relays to the learner's socket after
+ * checking that the engine Berth started listens there; if it refused anything,
+ * a marker line says so and no result of the run counts.
+ *
+ * `~` in a check is the learner's home, but the programs checks run do not get it
+ * as $HOME: jq, curl and others read configuration from $HOME (~/.jq is even run as
+ * code), and the learner writes those files.
+ */
+export function buildRunScript(plan: CheckPlan, opts: ScriptOptions = {}): string {
+  const home = opts.home ?? SANDBOX_HOME;
+  const proxy = opts.engineProxy ?? ENGINE_PROXY;
   const lines = [
     '#!/bin/bash',
     '# Generated by Berth: evaluates a lesson\'s exercise checks.',
     'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    `export HOME=${home} DOCKER_HOST=unix://${home}/.run/docker.sock`,
+    'unset BASH_ENV ENV CDPATH DOCKER_CONTEXT DOCKER_CERT_PATH DOCKER_TLS_VERIFY XDG_CONFIG_HOME CURL_HOME',
+    `berth_home=${shQuote(home)}`,
+    'berth_dir=$(mktemp -d) || exit 1',
     // The learner's CLI config (aliases, plugins, contexts) must not change what checks see.
-    'export DOCKER_CONFIG=$(mktemp -d)',
-    'trap \'rm -rf "$DOCKER_CONFIG"\' EXIT',
-    'cd "$HOME" || exit 1',
-    'berth_run() { # key, base64 code',
+    'export DOCKER_CONFIG="$berth_dir/cli" DOCKER_HOST="unix://$berth_dir/engine.sock"',
+    `${shQuote(proxy)} "$berth_home/.run/docker.sock" "$berth_dir/engine.sock" "$berth_dir/refused" </dev/null >/dev/null 2>"$berth_dir/proxy.log" & berth_proxy=$!`,
+    'trap \'kill "$berth_proxy" 2>/dev/null; rm -rf "$berth_dir"\' EXIT',
+    'for _ in {1..200}; do [ -S "$berth_dir/engine.sock" ] && break; kill -0 "$berth_proxy" 2>/dev/null || break; sleep 0.01; done',
+    `[ -S "$berth_dir/engine.sock" ] || echo "the engine proxy did not start: $(head -c 300 "$berth_dir/proxy.log")" >>"$berth_dir/refused"`,
+    'cd "$berth_home" || exit 1',
+    'berth_jobs=()',
+    'berth_run() { # key, base64 code[, base64 evidence code]',
     `  local out rc`,
-    `  out=$(timeout -k 1 ${CHECK_TIMEOUT_S} bash -c "$(printf %s "$2" | base64 -d)" 2>&1 </dev/null); rc=$?`,
+    `  out=$(HOME=$berth_home timeout -k 1 ${CHECK_TIMEOUT_S} bash -c "export -n HOME; $(printf %s "$2" | base64 -d)" 2>&1 </dev/null); rc=$?`,
     `  printf '${MARKER} %s %d %s\\n' "$1" "$rc" "$(printf '%s' "$out" | tail -c 2000 | base64 -w0)"`,
+    `  [ -n "\${3:-}" ] && printf '${EVIDENCE_MARKER} %s %s\\n' "$1" "$(HOME=$berth_home timeout -k 1 5 bash -c "export -n HOME; $(printf %s "$3" | base64 -d)" 2>&1 </dev/null | head -c ${EVIDENCE_MAX} | base64 -w0)"`,
     '}',
     'berth_extra() { # key, base64 code: a listing, not a check',
-    `  printf '${EXTRA_MARKER} %s %s\\n' "$1" "$(timeout -k 1 5 bash -c "$(printf %s "$2" | base64 -d)" 2>/dev/null </dev/null | head -c 8000 | base64 -w0)"`,
+    `  printf '${EXTRA_MARKER} %s %s\\n' "$1" "$(HOME=$berth_home timeout -k 1 5 bash -c "export -n HOME; $(printf %s "$2" | base64 -d)" 2>/dev/null </dev/null | head -c 8000 | base64 -w0)"`,
     '}',
   ];
-  if (plan.setup) {
-    const b64 = Buffer.from(plan.setup.script).toString('base64');
-    lines.push(
-      `mkdir -p ~/.berth/setup`,
-      `if [ ! -e ${shQuote(plan.setup.marker)} ]; then`,
-      `  timeout -k 1 120 bash -c "$(printf %s ${shQuote(b64)} | base64 -d)" >~/.berth/setup/last.log 2>&1 </dev/null && touch ${shQuote(plan.setup.marker)}`,
-      'fi',
-    );
-  }
   plan.exercises.forEach((exercise, e) => {
     exercise.checks.forEach((check, c) => {
-      lines.push(`berth_run ${key(e, c)} ${shQuote(Buffer.from(checkScript(check)).toString('base64'))} &`);
+      const evidence = plan.evidence ? evidenceScript(check) : undefined;
+      const args = [checkScript(check), ...(evidence ? [evidence] : [])].map((code) => shQuote(Buffer.from(code).toString('base64')));
+      lines.push(`berth_run ${key(e, c)} ${args.join(' ')} & berth_jobs+=($!)`);
     });
   });
   for (const extra of extrasFor(plan)) {
-    lines.push(`berth_extra ${extra} ${shQuote(Buffer.from(EXTRA_SCRIPTS[extra]).toString('base64'))} &`);
+    lines.push(`berth_extra ${extra} ${shQuote(Buffer.from(EXTRA_SCRIPTS[extra]).toString('base64'))} & berth_jobs+=($!)`);
   }
-  lines.push('wait', `echo '${MARKER} end'`);
+  lines.push(
+    'wait "${berth_jobs[@]}"',
+    `[ -s "$berth_dir/refused" ] && printf '${ENGINE_MARKER} %s\\n' "$(head -c 600 "$berth_dir/refused" | base64 -w0)"`,
+    `echo '${MARKER} end'`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -253,24 +355,45 @@ export interface CheckResult {
   /** The check's own output (tail), decoded. */
   output: string;
   timedOut: boolean;
+  /** The engine proxy refused a connection in this run: the check saw no verified engine. */
+  engineUnverified?: boolean;
+  /** Graded runs: what the check observed (untrusted sandbox text, capped). */
+  evidence?: string;
 }
 
-/** Reads marker lines; checks without a line (the run died) come back as null. */
-export function parseRunOutput(stdout: string, plan: CheckPlan): { results: (CheckResult | null)[][]; complete: boolean; extras: Extras } {
+/**
+ * Reads marker lines; checks without a line (the run died) come back as null. When
+ * the engine proxy refused a connection, every check fails as unverified (its
+ * answer may have come from something other than the learner's engine).
+ */
+export function parseRunOutput(stdout: string, plan: CheckPlan): { results: (CheckResult | null)[][]; complete: boolean; extras: Extras; engineRefused?: string } {
   const byKey = new Map<string, CheckResult>();
   const extras: Extras = {};
   let complete = false;
+  let engineRefused: string | undefined;
+  const evidence = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     if (line === `${MARKER} end`) complete = true;
     const x = new RegExp(`^${EXTRA_MARKER} ([a-z]+) ([A-Za-z0-9+/=]*)$`).exec(line);
     if (x && x[1]! in EXTRA_SCRIPTS) extras[x[1] as ExtraKey] = Buffer.from(x[2]!, 'base64').toString('utf8');
+    const ev = new RegExp(`^${EVIDENCE_MARKER} (\\d+\\.\\d+) ([A-Za-z0-9+/=]*)$`).exec(line);
+    if (ev) evidence.set(ev[1]!, Buffer.from(ev[2]!, 'base64').toString('utf8').slice(0, EVIDENCE_MAX));
+    const r = new RegExp(`^${ENGINE_MARKER} ([A-Za-z0-9+/=]*)$`).exec(line);
+    if (r) engineRefused = Buffer.from(r[1]!, 'base64').toString('utf8').trim().slice(0, 600) || 'refused';
     const m = new RegExp(`^${MARKER} (\\d+\\.\\d+) (\\d+) ([A-Za-z0-9+/=]*)$`).exec(line);
     if (!m) continue;
     const exitCode = Number(m[2]);
     byKey.set(m[1]!, { exitCode, output: Buffer.from(m[3]!, 'base64').toString('utf8'), timedOut: exitCode === 124 || exitCode === 137 });
   }
-  const results = plan.exercises.map((exercise, e) => exercise.checks.map((_, c) => byKey.get(key(e, c)) ?? null));
-  return { results, complete, extras };
+  const results = plan.exercises.map((exercise, e) =>
+    exercise.checks.map((_, c) => {
+      const r = byKey.get(key(e, c)) ?? null;
+      if (engineRefused && r) return { exitCode: 1, output: engineRefused, timedOut: false, engineUnverified: true };
+      const seen = evidence.get(key(e, c));
+      return r && seen !== undefined ? { ...r, evidence: seen } : r;
+    }),
+  );
+  return { results, complete, extras, ...(engineRefused ? { engineRefused } : {}) };
 }
 
 /** Listings from a run, by key; untrusted sandbox text. */

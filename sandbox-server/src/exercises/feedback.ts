@@ -67,8 +67,18 @@ export function builtinFeedback(check: BuiltinCheck): Texts {
   }
 }
 
+/**
+ * The engine proxy found something other than the engine Berth started behind the
+ * learner's Docker socket (moved aside, answered by a stand-in, a killed engine).
+ */
+export const ENGINE_UNVERIFIED: Texts = {
+  ko: 'Berth가 시작한 Docker 엔진이 ~/.run/docker.sock에서 응답하지 않아서 확인할 수 없어요. 소켓을 옮기거나 다른 프로그램이 대신 응답하게 했다면 되돌리고, 그래도 안 되면 샌드박스를 다시 시작해 보세요.',
+  en: 'Berth cannot check this: the Docker engine it started is not the one answering at ~/.run/docker.sock. If you moved the socket or had another program answer there, undo that; otherwise restart your sandbox.',
+};
+
 /** The text shown for a failing or hung check, in the page's language. */
 export function failureFeedback(check: Check, result: CheckResult | null, lang: Lang): string {
+  if (result?.engineUnverified) return ENGINE_UNVERIFIED[lang];
   if (result?.timedOut) return lang === 'ko' ? '확인이 너무 오래 걸려서 멈췄어요. 잠시 뒤에 다시 확인해 보세요.' : 'The check took too long and was stopped. Try again in a moment.';
   if (check.feedback) return check.feedback[lang];
   if (check.type === 'script') {

@@ -8,10 +8,10 @@
 import { createHash } from 'node:crypto';
 import type { ExerciseState, QuizState, ServerMessage } from '../protocol.ts';
 import type { SandboxRuntime } from '../runtime/types.ts';
-import type { ProgressRow, Store } from '../store.ts';
+import type { EvidenceRow, ProgressRow, Store } from '../store.ts';
 import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
-import { CHECK_TIMEOUT_S, RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, parseRunOutput, type CheckPlan, type CheckResult, type Extras } from './compile.ts';
+import { CHECK_TIMEOUT_S, EVIDENCE_MAX, RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, buildSetupScript, parseRunOutput, type CheckPlan, type CheckResult, type Extras } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
 import { causeNote } from './cause.ts';
 import { Semaphore } from '../semaphore.ts';
@@ -76,13 +76,13 @@ function runOutcome(exercise: Exercise, checks: (CheckResult | null)[], extras: 
     return { status: 'pending', feedback: { ko: '실행 중이에요. 계속 도는지 잠시 지켜보고 있어요.', en: 'It is running; watching for a moment that it keeps running.' } };
   }
   const check = exercise.checks[failing]!;
-  return { status: r.timedOut ? 'timeout' : 'failing', feedback: { ko: checkFeedback(check, r, extras, 'ko'), en: checkFeedback(check, r, extras, 'en') } };
+  return { status: r.engineUnverified ? 'error' : r.timedOut ? 'timeout' : 'failing', feedback: { ko: checkFeedback(check, r, extras, 'ko'), en: checkFeedback(check, r, extras, 'en') } };
 }
 
 /** A failing check's feedback, with the cause the run could see (a near-miss name, Docker's last error). */
 function checkFeedback(check: Check, result: CheckResult | null, extras: Extras, lang: Lang): string {
   const text = failureFeedback(check, result, lang);
-  const cause = result?.timedOut ? undefined : causeNote(check, extras, lang);
+  const cause = result?.timedOut || result?.engineUnverified ? undefined : causeNote(check, extras, lang);
   return cause ? `${text} ${cause}` : text;
 }
 
@@ -97,6 +97,11 @@ function shownResult(row: ProgressRow | undefined, live: LiveResult | undefined)
   return live && (isTried(row) || live.status === 'error' || live.status === 'timeout') ? live : undefined;
 }
 
+/** Per check of a passed exercise: its type and what it observed (a script check: its own output). */
+function evidenceOf(exercise: Exercise, checks: (CheckResult | null)[]): { type: string; observed: string }[] {
+  return exercise.checks.map((check, c) => ({ type: check.type, observed: (checks[c]?.evidence ?? checks[c]?.output ?? '').trim().slice(0, EVIDENCE_MAX) }));
+}
+
 /** Progress rows for quizzes share the exercise table under this prefix. */
 export const quizKey = (id: string) => `quiz:${id}`;
 
@@ -104,6 +109,9 @@ export const quizKey = (id: string) => `quiz:${id}`;
 export function progressIds(file: ExerciseFile): Set<string> {
   return new Set([...file.exercises.map((e) => e.id), ...file.quizzes.map((q) => quizKey(q.id))]);
 }
+
+/** How many times a graded quiz can be submitted. */
+export const submissionsOf = (quiz: Quiz) => quiz.submissions ?? 1;
 
 /** Per question: are the chosen indexes exactly the right ones? */
 export function gradeQuiz(quiz: Quiz, answers: number[][]): boolean[] {
@@ -272,13 +280,19 @@ export class ExerciseChecker {
     if (!file || !quiz) return;
     const correct = gradeQuiz(quiz, answers);
     const { store } = this.opts;
+    const lesson = sub.lesson!;
+    // A graded quiz takes a fixed number of submissions; the last one counts, and
+    // nothing tells the learner which answers were right before it.
+    const used = store.progress(learner, lesson).find((r) => r.exercise === quizKey(quizId))?.attempts ?? 0;
+    const allowed = file.graded ? submissionsOf(quiz) : Infinity;
+    if (used >= allowed) return this.broadcast(learner, lesson); // none left: the page shows the final result
     store.transaction(() => {
-      store.addAttempt(learner, sub.lesson!, quizKey(quizId));
-      if (correct.every(Boolean)) store.markPassed(learner, sub.lesson!, quizKey(quizId));
-      store.saveQuizAnswers(learner, sub.lesson!, quizId, answers.slice(0, quiz.questions.length));
-      if (file.graded) this.recordScore(learner, sub.lesson!, file);
+      store.addAttempt(learner, lesson, quizKey(quizId));
+      if (correct.every(Boolean) && (!file.graded || used + 1 === allowed)) store.markPassed(learner, lesson, quizKey(quizId));
+      store.saveQuizAnswers(learner, lesson, quizId, answers.slice(0, quiz.questions.length));
+      if (file.graded) this.recordScore(learner, lesson, file);
     });
-    this.broadcast(learner, sub.lesson!);
+    this.broadcast(learner, lesson);
   }
 
   /** Runs a lesson's checks once, outside live checking (the lesson verifier uses this). */
@@ -371,7 +385,7 @@ export class ExerciseChecker {
     const file = this.opts.lessons.get(lesson)!;
     if (file.exercises.length === 0) return;
     const live = this.lessonLive(lc, lesson);
-    const plan: CheckPlan = { exercises: file.exercises };
+    const plan: CheckPlan = { exercises: file.exercises, evidence: file.graded };
     if (!live.checkedSetup) plan.setup = this.setupFor(lesson, file.exercises);
     const began = Date.now();
     let stdout = '';
@@ -418,17 +432,26 @@ export class ExerciseChecker {
       const first = live.baseline.get(exercise.id);
       if (first === undefined) live.baseline.set(exercise.id, seen);
       else if (first !== seen) store.markTried(learner, lesson, exercise.id);
-      if (outcome.status === 'passed') store.markPassed(learner, lesson, exercise.id);
-      else if (attempt) store.addAttempt(learner, lesson, exercise.id);
+      if (outcome.status === 'passed') {
+        store.markPassed(learner, lesson, exercise.id);
+        // The grade's evidence: kept from the first pass (later runs do not replace it).
+        if (file.graded) store.recordEvidence(learner, lesson, exercise.id, evidenceOf(exercise, checks));
+      } else if (attempt) store.addAttempt(learner, lesson, exercise.id);
     });
     if (file.graded) this.recordScore(learner, lesson, file);
   }
 
-  /** Runs a plan's script in the sandbox in one exec, when a run slot is free; returns its stdout. */
+  /**
+   * Runs a plan in the sandbox when a run slot is free: its setup (if any) as the
+   * learner, whose files it writes, then its checks in one exec as the checker, a
+   * user the learner cannot reach (compile.ts). Returns the checks' stdout.
+   */
   private async execPlan(containerId: string, plan: CheckPlan): Promise<string> {
     await this.runSlots.acquire();
     try {
-      const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], plan.setup ? SETUP_TIMEOUT_MS : RUN_TIMEOUT_MS);
+      const setup = buildSetupScript(plan);
+      if (setup) await this.opts.runtime.exec(containerId, ['bash', '-c', setup], SETUP_TIMEOUT_MS);
+      const result = await this.opts.runtime.exec(containerId, ['bash', '-c', buildRunScript(plan)], RUN_TIMEOUT_MS, 'checker');
       return result.stdout;
     } finally {
       this.runSlots.release();
@@ -491,7 +514,8 @@ export class ExerciseChecker {
   private stateMessage(learner: string, lesson: string, lang: Lang, checking: boolean): ServerMessage {
     const file = this.opts.lessons.get(lesson)!;
     const rows = this.progressRows(learner, lesson);
-    const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang, rows));
+    const evidence = file.graded ? new Map(this.opts.store.evidence(learner, lesson).map((r) => [r.exercise, r])) : undefined;
+    const items = file.exercises.map((exercise) => this.exerciseState(learner, lesson, file, exercise, lang, rows, evidence?.get(exercise.id)));
     const quizzes = file.quizzes.map((quiz) => this.quizState(learner, lesson, file, quiz, lang, rows));
     const msg: ServerMessage = { t: 'exercises', lesson, graded: file.graded, checking, items, quizzes };
     if (file.graded) {
@@ -509,9 +533,11 @@ export class ExerciseChecker {
   private quizState(learner: string, lesson: string, file: ExerciseFile, quiz: Quiz, lang: Lang, rows: Map<string, ProgressRow>): QuizState {
     const row = rows.get(quizKey(quiz.id));
     const state: QuizState = { id: quiz.id, passed: row?.firstPassedAt != null, attempts: row?.attempts ?? 0 };
+    if (file.graded) state.submissionsLeft = Math.max(0, submissionsOf(quiz) - state.attempts);
     const answers = this.opts.store.quizAnswers(learner, lesson, quiz.id);
     if (answers) {
       state.answers = answers;
+      if (state.submissionsLeft !== 0 && file.graded) return state; // results after the last submission
       state.correct = gradeQuiz(quiz, answers);
       // A graded quiz says whether each answer was right, not why (that would give it away).
       if (!file.graded) state.explanations = quiz.questions.map((q) => q.explanation[lang]);
@@ -526,6 +552,7 @@ export class ExerciseChecker {
     exercise: Exercise,
     lang: Lang,
     rows: Map<string, ProgressRow>,
+    evidence?: EvidenceRow,
   ): ExerciseState {
     const row = rows.get(exercise.id);
     const lc = this.learners.get(learner);
@@ -558,6 +585,7 @@ export class ExerciseChecker {
     }
     if (!passed && shown?.feedback) state.feedback = shown.feedback[lang].slice(0, 2000);
     if (!file.graded && row?.solutionRevealedAt != null) state.solution = exercise.solution;
+    if (passed && evidence) state.evidence = { at: evidence.recordedAt, checks: evidence.checks.slice(0, 20) };
     return state;
   }
 }

@@ -45,6 +45,9 @@ test('errors name the file, the field and the problem', () => {
     [GOOD + '    extra: 1\n', /exercises\[0\].*extra|Unrecognized key.*extra/s],
     [GOOD.replace('id: run-hello', 'id: Run Hello'), /exercises\[0\]\.id/],
     ['exercises: [', /not valid YAML/],
+    [GOOD.replace('run: test -f ~/done', 'run: curl -s --unix-socket ~/.run/docker.sock http://x/_ping'), /checks\[1\]\.run: a check script reaches the engine only through/],
+    [GOOD.replace('run: test -f ~/done', 'run: DOCKER_HOST=unix:///tmp/fake.sock docker ps'), /checks\[1\]\.run: /],
+    [GOOD.replace('run: test -f ~/done', 'run: docker -H unix:///tmp/x ps'), /checks\[1\]\.run: /],
   ];
   for (const [text, pattern] of cases) {
     assert.throws(() => parseExerciseFile(text, 'lesson.yaml'), (err: Error) => {

@@ -137,7 +137,16 @@ export type BuiltinCheck = z.infer<typeof BuiltinCheck>;
 export const ScriptCheck = z
   .object({
     type: z.literal('script').describe('A bash script run in the sandbox: exit 0 passes; its last output line is shown as feedback.'),
-    run: z.string().min(1).max(4000),
+    run: z
+      .string()
+      .min(1)
+      .max(4000)
+      // Checks reach the engine through `docker` (or $DOCKER_HOST), which the engine proxy
+      // verifies; a socket path named here would bypass it (exercises/compile.ts).
+      .refine((run) => !/docker\.sock|DOCKER_HOST\s*=|--host\b|\s-H\s+unix:/.test(run), {
+        message: 'a check script reaches the engine only through `docker` or "$DOCKER_HOST" (the verified engine), never a socket path or another host',
+      })
+      .describe('Bash; `~` is the learner\'s home. Reach the engine with `docker` or `curl --unix-socket "${DOCKER_HOST#unix://}"`.'),
   })
   .strict();
 
@@ -192,6 +201,13 @@ export const Quiz = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).describe('Stable id, used by <Quiz id="..."/> in both MDX files and in progress.'),
     title: Localized.describe('What the quiz is about.'),
     questions: z.array(QuizQuestion).min(1).max(20).describe('Checked by the server; answers never reach the page before it replies.'),
+    submissions: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .describe('Graded lessons: how many times the quiz can be submitted (default 1); the last submission counts, and results show only after it.'),
   })
   .strict();
 export type Quiz = z.infer<typeof Quiz>;

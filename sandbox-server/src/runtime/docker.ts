@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { Duplex, PassThrough } from 'node:stream';
 import { LABEL, berthLabels, labelFilter } from './labels.ts';
-import type { DiskUsage, ExecResult, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
+import type { DiskUsage, ExecResult, ExecUser, SandboxInfo, SandboxLimits, SandboxRuntime, Shell, VolumeInfo } from './types.ts';
 import { removeLeftoverHelpers, runHelperContainer } from './helper-container.ts';
 import { cacheName, emptyRegistryCache, networkGateway, removeRegistry, startRegistry, type Registry } from '../registry.ts';
 import { SANDBOX_CAPABILITIES } from '../capabilities.ts';
@@ -19,6 +19,8 @@ import { CappedLines } from './capped-lines.ts';
 import { candidateSubnets, contains, firstHost, formatAddressPools, isIpv4Range, overlaps, subnetPrefix, type AddressPool } from './address-pools.ts';
 
 export const SANDBOX_USER = 'learner';
+/** The checker (images/sandbox/Dockerfile): exercise checks run as it, out of the learner's reach. */
+export const CHECK_USER = 'berth-check';
 export const SANDBOX_HOME = '/home/learner';
 /**
  * Where the sandbox's named volume is mounted: it holds disk.img, the sparse ext4
@@ -413,9 +415,9 @@ export class DockerRuntime implements SandboxRuntime {
     await ignoreMissing(this.docker.getVolume(name).remove());
   }
 
-  async exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+  async exec(id: string, cmd: string[], timeoutMs: number, as: ExecUser = 'learner'): Promise<ExecResult> {
     const exec = await this.docker.getContainer(id).exec({
-      ...asLearner(cmd),
+      ...(as === 'checker' ? asChecker(cmd) : asLearner(cmd)),
       AttachStdout: true,
       AttachStderr: true,
     });
@@ -573,6 +575,25 @@ export function parseDiskUsage(stdout: string, volumes: VolumeInfo[], cacheVolum
  * starts, needs newuidmap/newgidmap) and becomes the learner; env -C then enters the
  * home directory as the learner (it is mode 700, and root here has no DAC_OVERRIDE).
  */
+/**
+ * The same for the checker: its own uid (the learner can neither signal nor trace
+ * its processes, nor open their descriptors), and one capability, DAC_READ_SEARCH,
+ * so it reads the learner's files whatever their modes (the nested engine's
+ * volumes are mode 701; a check must see what the learner sees). The sandbox's
+ * seccomp profile denies open_by_handle_at, the one way that capability could
+ * reach files outside the container. Checks reach the engine through the engine
+ * proxy only (exercises/compile.ts).
+ */
+function asChecker(cmd: string[]): { Cmd: string[]; User: string; WorkingDir: string; Env: string[] } {
+  const cap = 'dac_read_search';
+  return {
+    Cmd: ['/usr/bin/setpriv', `--reuid=${CHECK_USER}`, `--regid=${CHECK_USER}`, '--clear-groups', `--inh-caps=-all,+${cap}`, `--ambient-caps=+${cap}`, `--bounding-set=-all,+${cap}`, '--no-new-privs', '--', ...cmd],
+    User: 'root',
+    WorkingDir: '/',
+    Env: ['HOME=/nonexistent', `USER=${CHECK_USER}`, `LOGNAME=${CHECK_USER}`],
+  };
+}
+
 function asLearner(cmd: string[], env: string[] = []): { Cmd: string[]; User: string; WorkingDir: string; Env: string[] } {
   return {
     Cmd: ['/usr/bin/setpriv', `--reuid=${SANDBOX_USER}`, `--regid=${SANDBOX_USER}`, '--init-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--', '/usr/bin/env', '-C', SANDBOX_HOME, ...cmd],

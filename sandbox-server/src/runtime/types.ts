@@ -37,6 +37,8 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+export type ExecUser = 'learner' | 'checker';
+
 export interface Shell {
   /** Raw TTY bytes both ways. */
   stream: Duplex;
@@ -66,8 +68,12 @@ export interface SandboxRuntime {
   /** Removes the learner's container and data volume, whatever state they are in. */
   destroy(learner: string): Promise<void>;
   removeVolume(name: string): Promise<void>;
-  /** Runs a command to completion (no TTY) as the sandbox user. */
-  exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+  /**
+   * Runs a command to completion (no TTY) as the sandbox user, or as the checker:
+   * a user of its own that the learner cannot signal, trace or write to, which can
+   * read the learner's files (exercise checks run as it).
+   */
+  exec(id: string, cmd: string[], timeoutMs: number, as?: ExecUser): Promise<ExecResult>;
   /**
    * Follows the nested engine's events (`docker events`) inside the sandbox:
    * `onEvent` gets each event's type (container, image, volume, network...).

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Upstream's entrypoint for the registry image.
+set -e
+
+case "$1" in
+    *.yaml|*.yml) set -- registry serve "$@" ;;
+    serve|garbage-collect|help|-*) set -- registry "$@" ;;
+esac
+
+exec "$@"
