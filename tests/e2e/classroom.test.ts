@@ -16,6 +16,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { startE2E, typeInTerminal, type E2E } from '../helpers/browser.ts';
 import { instructorCommand, linkToken, post } from '../helpers/classroom.ts';
+import { loadAllExercises } from '../../sandbox-server/src/exercises/load.ts';
 
 const SHOTS = process.env.BERTH_SCREENSHOTS ?? '/tmp/berth-classroom';
 const LEARNERS = 100;
@@ -113,7 +114,8 @@ describe('classroom in the browser', () => {
     // Both pages note when they first show the pass (same machine, same clock).
     const watch = (page: Page, selector: string) =>
       page.evaluate((sel) => {
-        return new Promise<number>((resolve) => {
+        return new Promise<number>((resolve, reject) => {
+          setTimeout(() => reject(new Error(`${sel} never appeared`)), 60_000);
           const seen = () => document.querySelector(sel) !== null;
           if (seen()) return resolve(Date.now());
           const observer = new MutationObserver(() => {
@@ -127,9 +129,15 @@ describe('classroom in the browser', () => {
       }, selector);
     const onGrid = watch(teacher, 'tr td[data-col="00-welcome/docker-info"][data-s="passed"]');
     const onPage = watch(learner, '[data-exercise="docker-info"][data-status="passed"]');
+    // The exercise's own reference solution (one line), as the lesson has it now.
+    const solution = loadAllExercises(berth.config.contentDir).get('00-welcome')!.exercises.find((e) => e.id === 'docker-info')!.solution.trim();
     const typed = Date.now();
-    await typeInTerminal(learner, 'docker info');
-    const [gridAt, pageAt] = await Promise.all([onGrid, onPage]);
+    await typeInTerminal(learner, solution);
+    const [gridAt, pageAt] = await Promise.all([onGrid, onPage]).catch(async (err: Error) => {
+      await learner.screenshot({ path: join(SHOTS, 'learner-failed.png') });
+      await teacher.screenshot({ path: join(SHOTS, 'grid-failed.png') });
+      throw err;
+    });
     console.log(`# grid latency: ${gridAt - pageAt} ms after the learner's page showed the pass (${gridAt - typed} ms after Enter; ${pageAt - typed} ms for the learner's page)`);
     assert.equal(await cell.getAttribute('data-s'), 'passed');
     assert.equal(await row.locator('td').nth(-2).innerText(), '1/' + (await row.locator('td[data-s]').count()));
