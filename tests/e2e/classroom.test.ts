@@ -65,6 +65,7 @@ describe('classroom in the browser', () => {
     // Lessons in the order ticked: welcome first.
     await teacher.locator('input[name=lesson][value="00-welcome"]').check();
     await teacher.locator('input[name=lesson][value="01-vms-and-containers"]').check();
+    assert.match(await teacher.locator('[data-lesson-order]').innerText(), /^1\. Welcome.* → 2\. /);
     await teacher.getByLabel('Memory (MiB)').fill('1024');
     await teacher.getByRole('button', { name: 'Create class' }).click();
     await teacher.waitForURL(/\/en\/teach\/class\/\?id=/);
