@@ -25,6 +25,12 @@ import { Metrics } from './metrics.ts';
 import { RateLimiter, clientAddress, trustedProxies } from './rate-limit.ts';
 import { requestPath } from './request-path.ts';
 import { guardRequest, guardUpgrade } from './listener-guard.ts';
+import { Accounts } from './classroom/accounts.ts';
+import { Sessions } from './classroom/sessions.ts';
+import { createClassroomHandler } from './classroom/routes.ts';
+import { Classes } from './classroom/classes.ts';
+import { ProgressBus } from './classroom/progress-bus.ts';
+import { classRoutes } from './classroom/routes-classes.ts';
 
 export interface Berth {
   server: Server;
@@ -34,6 +40,8 @@ export interface Berth {
   runtime: SandboxRuntime;
   /** The catalog registry sandboxes pull from (absent when BERTH_REGISTRY=off or the runtime is not Docker). */
   registry?: Registry;
+  /** Instructor accounts and sessions (classroom/): `sessions.instructorOf(req)` is what other modules ask. */
+  classroom: { accounts: Accounts; sessions: Sessions; classes: Classes; bus: ProgressBus };
   /** The port actually bound (differs from config.port when that is 0). */
   port: number;
   url: string;
@@ -85,7 +93,9 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const metrics = new Metrics();
   // Manager and checker see a runtime whose failed calls are counted.
   const counted = metrics.instrument(runtime);
-  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000), maxConcurrentRuns: config.maxConcurrentChecks });
+  // Progress changes, published by the checker; the class grid subscribes.
+  const bus = new ProgressBus((err) => log.error({ err }, 'progress subscriber failed'));
+  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, bus, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000), maxConcurrentRuns: config.maxConcurrentChecks });
   const maxSandboxes = config.maxSandboxes === 'auto' ? defaultMaxSandboxes(config.sandboxMemory) : config.maxSandboxes;
   log.info({ maxSandboxes, computed: config.maxSandboxes === 'auto', warmPool: config.warmPool }, 'running sandboxes allowed at once');
   const manager = new SandboxManager({
@@ -133,6 +143,31 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const addressOf = (req: IncomingMessage) => clientAddress(req, proxies);
   const limiter = (rate: Config['rateApi']) => (rate ? new RateLimiter(rate) : undefined);
   const apiLimit = limiter(config.rateApi);
+  const secure = config.publicUrl.startsWith('https:');
+  const accounts = new Accounts(store);
+  const sessions = new Sessions(store, { secure, idleMs: config.instructorIdle, maxMs: config.instructorSessionMax });
+  const classes = new Classes(store);
+  let publicBase = config.publicUrl; // the bound port's, once listening on port 0 (tests)
+  const classroom = createClassroomHandler({
+    accounts,
+    sessions,
+    isAllowedOrigin,
+    clientAddress: addressOf,
+    log,
+    routes: classRoutes({
+      store,
+      classes,
+      sessions,
+      bus,
+      lessons,
+      secure,
+      progressOf: (learner, lesson) => checker.progressOf(learner, lesson),
+      publicBase: () => publicBase,
+      claimWarm: () => manager.claimWarm(),
+      sandboxes: manager,
+      log,
+    }),
+  });
   const server = createServer(
     {
       // Slow-header clients (slowloris) are cut off; checked every second, not Node's default 30 s.
@@ -153,6 +188,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
       metricsToken: config.metricsToken,
+      classroom,
     }), log),
   );
   const terminals = new TerminalServer({
@@ -187,6 +223,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   origins = allowedOrigins(config, port);
   hosts = allowedHosts(origins);
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
+  publicBase = url;
 
   return {
     server,
@@ -195,6 +232,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     store,
     runtime,
     registry,
+    classroom: { accounts, sessions, classes, bus },
     port,
     url,
     async close() {
