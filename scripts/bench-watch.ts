@@ -13,32 +13,25 @@
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { WATCH_PATH } from '../sandbox-server/src/protocol.ts';
-import { handleOf, readCookie } from '../sandbox-server/src/identity.ts';
+import { handleOf } from '../sandbox-server/src/identity.ts';
 import { newLearner, startTestBerth, testConfig } from '../tests/helpers/berth.ts';
 import { TestTerminal } from '../tests/helpers/terminal-client.ts';
 import { TestWatcher } from '../tests/helpers/watch-client.ts';
 import { writeLessons } from '../tests/helpers/lessons.ts';
+import { newInstructor, post } from '../tests/helpers/classroom.ts';
 import { fmt, summarize, table } from './lib/bench-stats.ts';
 import { log } from './lib/run.ts';
 
 const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '50' }, watchers: { type: 'string', default: '20' } }, strict: true });
 const runs = Math.min(500, Math.max(5, Number(opt.runs) || 50));
+// One instructor may have 10 views open (classroom/watch.ts): this many instructors share the views.
 const views = Math.min(100, Math.max(1, Number(opt.watchers) || 20));
+const instructors = Math.ceil(views / 10);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) log('bench:watch', 'run with node --expose-gc for steadier memory figures');
 
 const LESSON = 'exercises:\n  - id: x\n    title: { ko: x, en: x }\n    checks:\n      - type: file_contains\n        path: x\n        contains: x\n    solution: "true"\n    near_miss: "true"\n';
-let learner = '';
-const berth = await startTestBerth(testConfig({ BERTH_CONTENT_DIR: writeLessons({ '96-bench': LESSON }), BERTH_MAX_TERMINALS_PER_LEARNER: '8' }), undefined, {
-  // One instructor per view: an instructor may have only a few open.
-  instructorOf: (req) => {
-    const id = readCookie(req.headers.cookie, 'bench');
-    return id?.startsWith('i') ? { id, name: id } : undefined;
-  },
-  canWatch: (_i, l) => l === learner,
-  shouldRecord: () => undefined,
-  mayReplay: () => false,
-});
+const berth = await startTestBerth(testConfig({ BERTH_CONTENT_DIR: writeLessons({ '96-bench': LESSON }) }));
 const used = async () => {
   for (let i = 0; i < 3; i++) {
     gc?.();
@@ -50,7 +43,15 @@ const used = async () => {
 let term: TestTerminal | undefined;
 try {
   const cookie = await newLearner(berth);
-  learner = handleOf(cookie.split('=')[1]!);
+  const learner = handleOf(cookie.split('=')[1]!);
+  // Real instructors (the operator's command, the login link), each with a class the learner joined.
+  const teachers: string[] = [];
+  for (let i = 0; i < instructors; i++) {
+    const who = await newInstructor(berth, `bench${i}`);
+    const made = (await (await who.post('/api/teach/classes', { name: `Bench ${i}`, lessons: ['96-bench'] })).json()) as { code: string };
+    await post(berth, `/api/join/${made.code}`, { name: `learner` }, { Cookie: cookie });
+    teachers.push(who.cookie);
+  }
   term = new TestTerminal(berth.origin, { cookie, hello: { cols: 120, rows: 40, lesson: '96-bench', lang: 'en' } });
   await term.waitForState('ready', 90_000);
   const t = term;
@@ -58,7 +59,7 @@ try {
   t.clearOutput();
 
   // Delay: one watcher, `runs` lines.
-  const w = new TestWatcher(berth.origin, learner, { cookie: 'bench=i' });
+  const w = new TestWatcher(berth.origin, learner, { cookie: teachers[0]! });
   await w.opened;
   await w.until(() => w.messages.length > 0, 5000, 'watching');
   const learnerAt = new Map<number, number>();
@@ -91,7 +92,7 @@ try {
     const sockets: WebSocket[] = [];
     let replayed = 0;
     for (let i = 0; i < views; i++) {
-      const ws = new WebSocket(`${berth.origin.replace(/^http/, 'ws')}${WATCH_PATH}?learner=${learner}`, { headers: { Cookie: `bench=i${i}` }, origin: berth.origin });
+      const ws = new WebSocket(`${berth.origin.replace(/^http/, 'ws')}${WATCH_PATH}?learner=${learner}`, { headers: { Cookie: teachers[i % instructors]! }, origin: berth.origin });
       let got = 0;
       ws.on('message', (data: Buffer, isBinary) => {
         if (isBinary && (got += data.length) >= ringBytes && got - data.length < ringBytes) replayed++;

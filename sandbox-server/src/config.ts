@@ -345,6 +345,13 @@ export const settings = {
     '',
     parseString,
   ),
+  instructorIdle: setting(
+    'BERTH_INSTRUCTOR_IDLE',
+    'An instructor session (classrooms) with no request for this long ends; the instructor logs in again.',
+    '12h',
+    parseDuration(60_000),
+  ),
+  instructorSessionMax: setting('BERTH_INSTRUCTOR_SESSION_MAX', 'An instructor session ends this long after login, however active.', '7d', parseDuration(60_000)),
   logLevel: setting('BERTH_LOG_LEVEL', 'Log level: fatal, error, warn, info, debug or trace.', 'info', parseOneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace')),
 } satisfies Record<string, Setting<unknown>>;
 

@@ -17,6 +17,7 @@ import { progressIds } from './exercises/live.ts';
 import { type RateLimiter, limitKey, retryAfterSeconds } from './rate-limit.ts';
 import { type Metrics, type RateLimitName, metricsAccess } from './metrics.ts';
 import { requestPath } from './request-path.ts';
+import { joinPagePath } from './classroom/routes-classes.ts';
 
 export interface HttpOptions {
   siteDir: string;
@@ -38,8 +39,8 @@ export interface HttpOptions {
   metrics: Metrics;
   /** Bearer token for /metrics; empty: loopback only. */
   metricsToken: string;
-  /** Classroom: the instructor's recordings API (classroom/recordings.ts). */
-  recordings?: (req: IncomingMessage, res: ServerResponse, path: string) => void;
+  /** The classroom's declared routes (classroom/routes.ts): answers and returns true for the paths it owns. */
+  classroom?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
 /** Routes as metric labels: a fixed set, so a scan of random paths cannot grow the series. */
@@ -225,6 +226,7 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
     if (path === '/metrics') return serveMetrics(req, res);
 
     if (path.startsWith('/api/') && !allow('api', opts.limits.api, req, res, 'requests')) return;
+    if (path.startsWith('/api/') && opts.classroom?.(req, res, path)) return;
 
     if (path === '/api/session') {
       if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
@@ -271,8 +273,6 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       return;
     }
 
-    if (opts.recordings && path.startsWith('/api/teach/recordings/')) return opts.recordings(req, res, path);
-
     if (path.startsWith('/api/')) return json(res, 404, { error: `no such endpoint: ${path}` });
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -292,6 +292,8 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
       res.end(site ? 'Not found' : `The site is not built (${opts.siteDir} is missing): run npm run build`);
     };
     if (!site) return notFound();
+    const joinPage = joinPagePath(path); // /join/CODE/: one page, which reads the code from the address
+    if (joinPage) req.url = joinPage;
     site(req, res, notFound);
   };
 }

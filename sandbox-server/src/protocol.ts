@@ -255,3 +255,56 @@ export const WatchServerMessage = z.discriminatedUnion('t', [
 export type WatchServerMessage = z.infer<typeof WatchServerMessage>;
 export const parseWatchClientMessage = (text: string) => parseWith(WatchClientMessage, text);
 export const parseWatchServerMessage = (text: string) => parseWith(WatchServerMessage, text);
+
+/**
+ * The class grid's stream (Server-Sent Events on /api/teach/classes/<id>/events;
+ * sandbox-server/src/classroom/grid.ts): a snapshot on connect, then one `row` per
+ * learner whose progress changed. Plain types: the server writes them, our page reads them.
+ */
+export const GRID_EVENTS_PATH = (classId: string) => `/api/teach/classes/${encodeURIComponent(classId)}/events`;
+
+export interface GridColumn {
+  lesson: string;
+  /** Exercise id, or quiz:<id>. */
+  id: string;
+  title: { ko: string; en: string };
+}
+
+export interface GridCell {
+  s: 'pending' | 'passed' | 'failing';
+  /** Last feedback of a failing check (while the learner's sandbox is watched). */
+  f?: { ko: string; en: string };
+  /** Hints used, checks pressed. */
+  h: number;
+  a: number;
+  /** Solution revealed. */
+  r: boolean;
+  /** First passed (epoch ms). */
+  p: number | null;
+}
+
+export interface GridRow {
+  learner: string;
+  name: string;
+  joinedAt: number;
+  checking: boolean;
+  /** One per column. */
+  cells: GridCell[];
+  passed: number;
+  /** Index of the first column not passed (-1: all done), and since when (epoch ms) it is the current one. */
+  current: number;
+  since: number | null;
+}
+
+export type GridMessage =
+  | { t: 'snapshot'; now: number; class: { id: string; name: string; code: string; endedAt: number | null }; columns: GridColumn[]; rows: GridRow[] }
+  | { t: 'row'; now: number; row: GridRow }
+  | { t: 'removed'; learner: string };
+
+/** What a learner's page hears from their class (Server-Sent Events on CLASS_EVENTS_PATH; 204 when in no class). */
+export const CLASS_EVENTS_PATH = '/api/class/events';
+/** GET: { classes: n }, how many running classes the learner is in (a page opens the stream only then). */
+export const CLASS_PATH = '/api/class';
+export type ClassNotice = { t: 'message'; text: string; at: number } | { t: 'ended'; at: number };
+/** Longest message an instructor may send to a class. */
+export const MAX_NOTICE_CHARS = 280;

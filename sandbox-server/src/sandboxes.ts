@@ -496,6 +496,20 @@ export class SandboxManager {
   }
 
   /**
+   * Stops the learner's running sandbox, data kept (their class ended): pages see it
+   * stopped and can start it again.
+   */
+  stop(learner: string): Promise<void> {
+    const sb = this.sandboxes.get(learner);
+    if (!sb) return Promise.resolve();
+    return sb.enqueue(async () => {
+      if (!sb.containerId || (sb.state !== 'ready' && sb.state !== 'starting')) return;
+      this.log.info({ learner: shortHandle(learner) }, 'stopping sandbox: its class ended');
+      await this.stopAndRelease(sb, sb.containerId, 'stopped');
+    });
+  }
+
+  /**
    * "Forget me": the learner's sandbox, its data volume and saved scrollback are
    * deleted. Pages still open see it stopped; their cookie is gone, so they cannot
    * connect again as this learner.

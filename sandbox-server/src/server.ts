@@ -25,20 +25,15 @@ import { Metrics } from './metrics.ts';
 import { RateLimiter, clientAddress, trustedProxies } from './rate-limit.ts';
 import { requestPath } from './request-path.ts';
 import { guardRequest, guardUpgrade } from './listener-guard.ts';
-import { type WatchAccess, WatchServer } from './classroom/watch.ts';
+import { Accounts } from './classroom/accounts.ts';
+import { Sessions } from './classroom/sessions.ts';
+import { createClassroomHandler } from './classroom/routes.ts';
+import { Classes } from './classroom/classes.ts';
+import { ProgressBus } from './classroom/progress-bus.ts';
+import { classRoutes } from './classroom/routes-classes.ts';
+import { WatchServer } from './classroom/watch.ts';
 import { Recorder } from './classroom/recorder.ts';
-import { recordingsApi } from './classroom/recordings.ts';
-
-/** What the classroom's accounts and classes tell watching and recording (see classroom/watch.ts). */
-export interface ClassroomAccess extends WatchAccess {
-  /** The class a learner's terminal on a lesson is recorded for, or undefined: not recorded. */
-  shouldRecord: (learner: string, lesson: string) => string | undefined;
-  /** The instructor owns the class and the learner is a member: its recordings of them may be replayed. */
-  mayReplay: (instructorId: string, classId: string, learner: string) => boolean;
-}
-
-/** Until instructor accounts exist nobody can watch and nothing is recorded. */
-const NO_CLASSROOM: ClassroomAccess = { instructorOf: () => undefined, canWatch: () => false, shouldRecord: () => undefined, mayReplay: () => false };
+import { recordingRoutes } from './classroom/recordings.ts';
 
 export interface Berth {
   server: Server;
@@ -48,7 +43,8 @@ export interface Berth {
   runtime: SandboxRuntime;
   /** The catalog registry sandboxes pull from (absent when BERTH_REGISTRY=off or the runtime is not Docker). */
   registry?: Registry;
-  classroom: { watch: WatchServer; recorder: Recorder };
+  /** Instructor accounts and sessions (classroom/): `sessions.instructorOf(req)` is what other modules ask. */
+  classroom: { accounts: Accounts; sessions: Sessions; classes: Classes; bus: ProgressBus; watch: WatchServer; recorder: Recorder };
   /** The port actually bound (differs from config.port when that is 0). */
   port: number;
   url: string;
@@ -74,7 +70,7 @@ export function createRuntime(config: Config): DockerRuntime {
 }
 
 /** Prepares the engine, reconciles sandboxes, and listens. */
-export async function startBerth(config: Config, log: Logger, runtime: SandboxRuntime = createRuntime(config), access: ClassroomAccess = NO_CLASSROOM): Promise<Berth> {
+export async function startBerth(config: Config, log: Logger, runtime: SandboxRuntime = createRuntime(config)): Promise<Berth> {
   await runtime.prepare();
   // DockerRuntime.prepare() also started the catalog registry sandboxes pull from.
   const registry = runtime instanceof DockerRuntime ? runtime.registry : undefined;
@@ -100,18 +96,23 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const metrics = new Metrics();
   // Manager and checker see a runtime whose failed calls are counted.
   const counted = metrics.instrument(runtime);
-  const recorder = new Recorder({ dir: join(config.dataDir, 'recordings'), maxBytes: config.recordingMax, shouldRecord: access.shouldRecord, log });
-  const checker = new ExerciseChecker({
-    runtime: counted,
-    store,
+  // Progress changes, published by the checker; the class grid subscribes.
+  const bus = new ProgressBus((err) => log.error({ err }, 'progress subscriber failed'));
+  const classes = new Classes(store);
+  // A learner's terminal is recorded for their class, on the class's lessons; exercise markers come from the bus.
+  const recorder = new Recorder({
+    dir: join(config.dataDir, 'recordings'),
+    maxBytes: config.recordingMax,
+    shouldRecord: (learner, lesson) => {
+      const c = classes.classOfLearner(learner);
+      return c?.lessons.includes(lesson) ? c.classId : undefined;
+    },
     log,
-    lessons,
-    onRun: (ms) => metrics.checkSeconds.observe(ms / 1000),
-    maxConcurrentRuns: config.maxConcurrentChecks,
-    onPassed: (learner, lesson, exercise) => recorder.passed(learner, lesson, exercise),
   });
+  bus.subscribe((e) => e.type === 'progress' && recorder.progress(e));
   // Made once the manager exists (it watches the manager's terminals); output before that has no watcher.
   let watch: WatchServer | undefined;
+  const checker = new ExerciseChecker({ runtime: counted, store, log, lessons, bus, onRun: (ms) => metrics.checkSeconds.observe(ms / 1000), maxConcurrentRuns: config.maxConcurrentChecks });
   const maxSandboxes = config.maxSandboxes === 'auto' ? defaultMaxSandboxes(config.sandboxMemory) : config.maxSandboxes;
   log.info({ maxSandboxes, computed: config.maxSandboxes === 'auto', warmPool: config.warmPool }, 'running sandboxes allowed at once');
   const manager = new SandboxManager({
@@ -164,6 +165,30 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const addressOf = (req: IncomingMessage) => clientAddress(req, proxies);
   const limiter = (rate: Config['rateApi']) => (rate ? new RateLimiter(rate) : undefined);
   const apiLimit = limiter(config.rateApi);
+  const secure = config.publicUrl.startsWith('https:');
+  const accounts = new Accounts(store);
+  const sessions = new Sessions(store, { secure, idleMs: config.instructorIdle, maxMs: config.instructorSessionMax });
+  let publicBase = config.publicUrl; // the bound port's, once listening on port 0 (tests)
+  const classroom = createClassroomHandler({
+    accounts,
+    sessions,
+    isAllowedOrigin,
+    clientAddress: addressOf,
+    log,
+    routes: classRoutes({
+      store,
+      classes,
+      sessions,
+      bus,
+      lessons,
+      secure,
+      progressOf: (learner, lesson) => checker.progressOf(learner, lesson),
+      publicBase: () => publicBase,
+      claimWarm: () => manager.claimWarm(),
+      sandboxes: manager,
+      log,
+    }).concat(recordingRoutes({ classes, recorder })),
+  });
   const server = createServer(
     {
       // Slow-header clients (slowloris) are cut off; checked every second, not Node's default 30 s.
@@ -184,7 +209,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       limits: { api: apiLimit, sessions: limiter(config.rateSessions) },
       metrics,
       metricsToken: config.metricsToken,
-      recordings: recordingsApi({ ...access, recorder }),
+      classroom,
     }), log),
   );
   const terminals = new TerminalServer({
@@ -207,7 +232,13 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     },
     onHelpEnd: (learner) => watchServer.helpEnd(learner),
   });
-  const watchServer = new WatchServer({ ...access, terminals: manager, log, isAllowedOrigin });
+  const watchServer = new WatchServer({
+    instructorOf: (req) => sessions.instructorOf(req),
+    canWatch: (instructor, learner) => classes.canWatch(instructor, learner),
+    terminals: manager,
+    log,
+    isAllowedOrigin,
+  });
   watch = watchServer;
   metrics.watch({ manager, openTerminals: () => terminals.connections });
   server.on('upgrade', guardUpgrade((req, socket, head) => {
@@ -231,6 +262,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   origins = allowedOrigins(config, port);
   hosts = allowedHosts(origins);
   const url = config.port === 0 ? `http://localhost:${port}` : config.publicUrl;
+  publicBase = url;
 
   return {
     server,
@@ -239,7 +271,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
     store,
     runtime,
     registry,
-    classroom: { watch: watchServer, recorder },
+    classroom: { accounts, sessions, classes, bus, watch: watchServer, recorder },
     port,
     url,
     async close() {

@@ -53,6 +53,45 @@ const MIGRATIONS: string[] = [
      checks TEXT NOT NULL,
      PRIMARY KEY (learner, lesson, exercise)
    ) STRICT`,
+  // Classrooms (classroom/): instructors, their one-time login links and sessions (hashes
+  // only, as learner cookies), classes and their members.
+  `CREATE TABLE instructors (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     password_hash TEXT,
+     created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE instructor_links (
+     token_hash TEXT PRIMARY KEY,
+     instructor TEXT NOT NULL REFERENCES instructors (id) ON DELETE CASCADE,
+     expires_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE instructor_sessions (
+     token_hash TEXT PRIMARY KEY,
+     instructor TEXT NOT NULL REFERENCES instructors (id) ON DELETE CASCADE,
+     created_at INTEGER NOT NULL,
+     last_used_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE classes (
+     id TEXT PRIMARY KEY,
+     instructor TEXT NOT NULL REFERENCES instructors (id) ON DELETE CASCADE,
+     name TEXT NOT NULL,
+     code TEXT NOT NULL UNIQUE,
+     lessons TEXT NOT NULL,
+     starts_at INTEGER,
+     ends_at INTEGER,
+     limits TEXT,
+     created_at INTEGER NOT NULL,
+     ended_at INTEGER
+   ) STRICT;
+   CREATE TABLE class_members (
+     class TEXT NOT NULL REFERENCES classes (id) ON DELETE CASCADE,
+     learner TEXT NOT NULL,
+     display_name TEXT NOT NULL,
+     joined_at INTEGER NOT NULL,
+     PRIMARY KEY (class, learner)
+   ) STRICT;
+   CREATE INDEX class_members_learner ON class_members (learner)`,
 ];
 
 /** What a graded exercise's checks observed when it passed (untrusted sandbox text). */
@@ -257,6 +296,7 @@ export class Store {
   forgetLearner(learner: string): void {
     this.transaction(() => {
       this.resetProgress(learner);
+      this.db.prepare('DELETE FROM class_members WHERE learner = ?').run(learner);
       this.db.prepare('DELETE FROM learners WHERE handle = ?').run(learner);
     });
   }

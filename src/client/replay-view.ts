@@ -28,7 +28,7 @@ async function start(root: HTMLElement): Promise<void> {
   const markers = root.querySelector<HTMLElement>('.replay-markers')!;
   const holder = root.querySelector<HTMLElement>('.replay-player')!;
   root.querySelector<HTMLElement>('.replay-learner')!.textContent = learner.slice(0, 8);
-  const base = `/api/teach/recordings/${encodeURIComponent(classId)}/${encodeURIComponent(learner)}`;
+  const base = `/api/teach/classes/${encodeURIComponent(classId)}/recordings/${encodeURIComponent(learner)}`;
   const res = await fetch(base).catch(() => undefined);
   if (!res?.ok) {
     root.dataset.state = 'error';

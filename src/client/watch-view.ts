@@ -14,7 +14,14 @@ const root = document.querySelector<HTMLElement>('main.watch');
 if (root) start(root);
 
 function start(root: HTMLElement): void {
-  const learner = new URLSearchParams(location.search).get('learner') ?? '';
+  const params = new URLSearchParams(location.search);
+  const learner = params.get('learner') ?? '';
+  const classId = params.get('class');
+  const replay = root.querySelector<HTMLAnchorElement>('.watch-replay')!;
+  if (classId) {
+    replay.href = `/teach/replay/?class=${encodeURIComponent(classId)}&learner=${encodeURIComponent(learner)}`;
+    replay.hidden = false;
+  }
   const status = root.querySelector<HTMLElement>('.watch-status')!;
   const helpBtn = root.querySelector<HTMLButtonElement>('.watch-help')!;
   root.querySelector<HTMLElement>('.watch-learner')!.textContent = learner.slice(0, 8);

@@ -16,3 +16,12 @@ export function lessonUrl(lang: Lang, slug: string): string {
 export function otherLang(lang: Lang): Lang {
   return lang === 'ko' ? 'en' : 'ko';
 }
+
+/** Classroom pages (src/pages/teach/, src/pages/join/). */
+export function teachUrl(lang: Lang, page: '' | 'login' | 'setup' | 'class' = ''): string {
+  return `${langPrefix(lang)}/teach/${page ? `${page}/` : ''}`;
+}
+
+export function joinUrl(lang: Lang, code = ''): string {
+  return `${langPrefix(lang)}/join/${code ? `${code}/` : ''}`;
+}

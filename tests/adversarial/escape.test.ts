@@ -134,8 +134,9 @@ describe('escape attempts from a sandbox', () => {
     t.diagnostic(`CapAdd ${hc.CapAdd?.join(',')}; CapDrop ${hc.CapDrop?.join(',')}; ReadonlyRootfs ${hc.ReadonlyRootfs}`);
     assert.deepEqual(hc.CapDrop, ['ALL']);
     assert.deepEqual([...(hc.CapAdd ?? [])].sort(), [...SANDBOX_CAPABILITIES].sort());
-    // No DAC_OVERRIDE: newuidmap/newgidmap need only their file capabilities.
-    assert.deepEqual([...(hc.CapAdd ?? [])].sort(), ['MKNOD', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN']);
+    // No DAC_OVERRIDE: newuidmap/newgidmap need only their file capabilities. DAC_READ_SEARCH
+    // is the checker's alone (its processes are checked below, and open_by_handle_at is denied).
+    assert.deepEqual([...(hc.CapAdd ?? [])].sort(), ['DAC_READ_SEARCH', 'MKNOD', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN']);
     assert.equal(hc.Privileged, false);
     assert.equal(hc.ReadonlyRootfs, true);
     const seccomp = (hc.SecurityOpt ?? []).filter((o: string) => o.startsWith('seccomp='));

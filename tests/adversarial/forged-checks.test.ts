@@ -32,6 +32,14 @@ exercises:
         run: sleep 3; docker network inspect forged-net >/dev/null
     solution: docker network create forged-net
     near_miss: "true"
+  - id: published
+    title: { ko: 포트를 공개해요, en: Publish a port }
+    checks:
+      - type: container_publishes_port
+        name: pub
+        container_port: 80
+    solution: docker run -d --name pub -p 8080:80 nginx
+    near_miss: docker run -d --name pub nginx
 `;
 
 /**
@@ -95,7 +103,19 @@ describe('forging a graded check from the learner shell', () => {
     assert.match(own, /own fds rc=0/, "the learner can open their own processes' descriptors: what stopped them above is the checker's uid");
     assert.notEqual(item(term, 'target')?.status, 'passed');
     assert.notEqual(item(term, 'slow')?.status, 'passed');
-    assert.deepEqual(await score(), { passed: 0, total: 2 });
+    assert.deepEqual(await score(), { passed: 0, total: 3 });
+  });
+
+  test("the learner's ~/.jq (code jq would run for the checks, read from $HOME) changes nothing", async () => {
+    // jq runs ~/.jq as part of every program it is given: this one makes every length 1,
+    // so "the container's published ports | length > 0" holds for a container with none.
+    await term.run(`docker run -d --name pub nginx >/dev/null && echo 'def length: 1;' > ~/.jq`);
+    const fooled = await term.run(`echo "length=$(echo '[]' | jq length)"`);
+    assert.match(fooled, /length=1/, "the learner's own jq is fooled: [] has length 1");
+    term.control({ t: 'check' });
+    await term.until(() => item(term, 'published')?.status === 'failing', 30_000, 'the check to see no published port');
+    assert.deepEqual(await score(), { passed: 0, total: 3 });
+    await term.run('rm -f ~/.jq; docker rm -f pub >/dev/null');
   });
 
   test('a stand-in server behind the engine socket is refused, and the honest path still passes', async (t) => {
@@ -108,10 +128,11 @@ describe('forging a graded check from the learner shell', () => {
     term.control({ t: 'check' });
     await term.until(() => item(term, 'target')?.status === 'error', 30_000, 'the check to refuse the stand-in');
     assert.match(item(term, 'target')?.feedback ?? '', /not the one answering/);
-    assert.deepEqual(await score(), { passed: 0, total: 2 });
+    assert.deepEqual(await score(), { passed: 0, total: 3 });
     // Back to the real engine, and the real solution.
     await term.run('pkill -u learner -f "IO::Socket::UNIX" ; rm -f ~/.run/docker.sock && mv ~/.run/real.sock ~/.run/docker.sock && docker run -d --name target busybox sleep 600 >/dev/null && docker network create forged-net >/dev/null');
-    await term.until(() => item(term, 'target')?.status === 'passed' && item(term, 'slow')?.status === 'passed', 60_000, 'both to pass');
-    assert.deepEqual(await score(), { passed: 2, total: 2 });
+    await term.run('docker rm -f pub >/dev/null 2>&1; docker run -d --name pub -p 8080:80 nginx >/dev/null');
+    await term.until(() => ['target', 'slow', 'published'].every((id) => item(term, id)?.status === 'passed'), 60_000, 'all three to pass');
+    assert.deepEqual(await score(), { passed: 3, total: 3 });
   });
 });

@@ -3,16 +3,16 @@
  * opens a learner's terminal read-only (scrollback, live output, typing goes
  * nowhere), the learner's page says who watches; help mode types into it until
  * the learner stops it; the replay page plays the recording and jumps to the
- * marker where an exercise passed.
+ * marker where an exercise passed. The instructor is a real account with a real
+ * class the learner joined.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
 import type { BrowserContext, Page } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
 import { startE2E, typeInTerminal, waitForScreen, type E2E } from '../helpers/browser.ts';
-import { handleOf, readCookie } from '../../sandbox-server/src/identity.ts';
-import type { ClassroomAccess } from '../../sandbox-server/src/server.ts';
+import { handleOf } from '../../sandbox-server/src/identity.ts';
+import { newInstructor, post } from '../helpers/classroom.ts';
 
 const PROMPT = /learner@berth:\S*\$/;
 const LESSON = '/en/lessons/00-welcome/';
@@ -40,23 +40,20 @@ describe('an instructor watches and replays a learner', () => {
   let teacherCtx: BrowserContext;
   let learnerPage: Page;
   let learner: string;
-  const mine = new Set<string>();
-  // Until instructor accounts land: a test cookie names the instructor.
-  const access: ClassroomAccess = {
-    instructorOf: (req: IncomingMessage) => (readCookie(req.headers.cookie, 'test_instructor') === 'alice' ? { id: 'alice', name: 'Alice' } : undefined),
-    canWatch: (id, l) => id === 'alice' && mine.has(l),
-    shouldRecord: (l) => (mine.has(l) ? 'class-a' : undefined),
-    mayReplay: (id, classId, l) => id === 'alice' && classId === 'class-a' && mine.has(l),
-  };
-
+  let classId: string;
   before(async () => {
-    e2e = await startE2E([], access);
+    e2e = await startE2E();
+    // A real instructor (the operator's command, then the login link) and a class with lesson 0.
+    const kim = await newInstructor(e2e.berth, 'Kim');
+    const made = (await (await kim.post('/api/teach/classes', { name: 'Docker 101', lessons: ['00-welcome'] })).json()) as { id: string; code: string };
+    classId = made.id;
     learnerCtx = await e2e.browser.newContext({ viewport: { width: 1280, height: 850 } });
-    // The cookie is issued before the terminal opens: the learner is in the class from their first output.
+    // The learner joins before the terminal opens: they are in the class from their first output.
     await (await learnerCtx.request.get(`${e2e.berth.origin}/api/session`)).dispose();
     const cookie = (await learnerCtx.cookies()).find((c) => c.name === 'berth_learner')!;
     learner = handleOf(cookie.value);
-    mine.add(learner);
+    const joined = await post(e2e.berth, `/api/join/${made.code}`, { name: 'Min' }, { Cookie: `${cookie.name}=${cookie.value}` });
+    assert.equal(joined.status, 200);
     learnerPage = await learnerCtx.newPage();
     await learnerPage.goto(e2e.berth.origin + LESSON);
     await learnerPage.locator('berth-terminal[data-state="ready"]').waitFor({ timeout: 90_000 });
@@ -64,7 +61,8 @@ describe('an instructor watches and replays a learner', () => {
     await typeInTerminal(learnerPage, 'echo before-$((20+1))-watch');
     await waitForScreen(learnerPage, /before-21-watch/);
     teacherCtx = await e2e.browser.newContext({ viewport: { width: 1280, height: 850 } });
-    await teacherCtx.addCookies([{ name: 'test_instructor', value: 'alice', url: e2e.berth.origin }]);
+    const [name, value] = [kim.cookie.slice(0, kim.cookie.indexOf('=')), kim.cookie.slice(kim.cookie.indexOf('=') + 1)];
+    await teacherCtx.addCookies([{ name: name!, value: value!, url: e2e.berth.origin, sameSite: 'Strict', httpOnly: true }]);
   });
   after(async () => {
     await learnerCtx?.close();
@@ -73,13 +71,15 @@ describe('an instructor watches and replays a learner', () => {
   });
 
   test('read-only view: scrollback, live output, the learner sees it; typing reaches nothing', async () => {
+    // From the class page: the learner's name opens their terminal.
     const page = await teacherCtx.newPage();
-    await page.goto(`${e2e!.berth.origin}/teach/watch/?learner=${learner}`);
+    await page.goto(`${e2e!.berth.origin}/en/teach/class/?id=${classId}`);
+    await page.locator(`tr[data-learner="${learner}"] a[data-watch]`).click();
     await page.locator('main.watch[data-state="watching"]').waitFor();
     await watchScreen(page, /before-21-watch/);
     assert.deepEqual(await axeProblems(page), []);
     await learnerPage.locator('.sandbox-watchers:not([hidden])').waitFor();
-    assert.match(await learnerPage.locator('.sandbox-watchers-text').innerText(), /watching your terminal: Alice/);
+    assert.match(await learnerPage.locator('.sandbox-watchers-text').innerText(), /watching your terminal: Kim/);
 
     await typeInTerminal(learnerPage, 'echo live-$((6*7))');
     const t0 = Date.now();
@@ -105,7 +105,7 @@ describe('an instructor watches and replays a learner', () => {
     await page.getByRole('button', { name: 'Type to help' }).click();
     await page.locator('main.watch[data-helping="true"]').waitFor();
     await learnerPage.locator('.sandbox-watchers[data-helping="true"]').waitFor();
-    assert.equal(await learnerPage.locator('.sandbox-watchers-text').innerText(), 'Instructor Alice is typing in your terminal.');
+    assert.equal(await learnerPage.locator('.sandbox-watchers-text').innerText(), 'Instructor Kim is typing in your terminal.');
     await page.locator('.watch-terminal .xterm-helper-textarea').focus();
     await page.keyboard.type('echo helped-$((2+3))');
     await page.keyboard.press('Enter');
@@ -122,7 +122,7 @@ describe('an instructor watches and replays a learner', () => {
     // The pass reaches the recording as a marker; the listing says when.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const res = await teacherCtx.request.get(`${e2e!.berth.origin}/api/teach/recordings/class-a/${learner}`);
+      const res = await teacherCtx.request.get(`${e2e!.berth.origin}/api/teach/classes/${classId}/recordings/${learner}`);
       const body = (await res.json()) as { recordings: { lesson: string; markers: { label: string }[] }[] };
       if (body.recordings.some((r) => r.markers.some((m) => m.label === 'server-version'))) break;
       assert.ok(Date.now() < deadline, `no marker yet: ${JSON.stringify(body)}`);
@@ -135,8 +135,11 @@ describe('an instructor watches and replays a learner', () => {
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
-    await page.goto(`${e2e!.berth.origin}/teach/replay/?class=class-a&learner=${learner}&lesson=00-welcome`);
+    // From the watch page's link to the recordings.
+    await page.goto(`${e2e!.berth.origin}/teach/watch/?class=${classId}&learner=${learner}`);
+    await page.locator('a.watch-replay').click();
     await page.locator('main.replay[data-state="ready"][data-lesson="00-welcome"]').waitFor();
+    assert.match(page.url(), new RegExp(`/teach/replay/\\?class=${classId}&learner=${learner}$`));
     const marker = page.locator('button[data-marker="server-version"]');
     await marker.waitFor();
     await marker.click();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../sandbox-server/src/config.ts';
-import { startBerth, createRuntime, type Berth, type ClassroomAccess } from '../../sandbox-server/src/server.ts';
+import { startBerth, createRuntime, type Berth } from '../../sandbox-server/src/server.ts';
 import { labelFilter } from '../../sandbox-server/src/runtime/labels.ts';
 import { removeRegistry } from '../../sandbox-server/src/registry.ts';
 import { removeOfflineDns } from '../../sandbox-server/src/runtime/offline-dns.ts';
@@ -37,10 +37,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-/** `log`: a logger of the test's own, e.g. one that collects the lines to check what the server logs. `access`: the classroom's answers. */
-export async function startTestBerth(config: Config = testConfig(), log: pino.Logger = pino({ level: config.logLevel }), access?: ClassroomAccess): Promise<TestBerth> {
+/** `log`: a logger of the test's own, e.g. one that collects the lines to check what the server logs. */
+export async function startTestBerth(config: Config = testConfig(), log: pino.Logger = pino({ level: config.logLevel })): Promise<TestBerth> {
   const runtime = createRuntime(config);
-  const berth = await startBerth(config, log, runtime, access);
+  const berth = await startBerth(config, log, runtime);
   const stop = () => berth.close();
   return {
     ...berth,

@@ -3,8 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type LaunchOptions, type Page } from 'playwright-core';
 import { buildSite } from '../../scripts/lib/site.ts';
-import { startTestBerth, testConfig, type TestBerth } from './berth.ts';
-import type { ClassroomAccess } from '../../sandbox-server/src/server.ts';
+import { startTestBerth, type TestBerth } from './berth.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -34,10 +33,9 @@ export interface E2E {
   close(): Promise<void>;
 }
 
-/** `access`: the classroom's answers (who is an instructor, whom they may watch). */
-export async function startE2E(extraArgs: string[] = [], access?: ClassroomAccess): Promise<E2E> {
+export async function startE2E(extraArgs: string[] = []): Promise<E2E> {
   await buildSite(ROOT);
-  const berth = await startTestBerth(testConfig(), undefined, access);
+  const berth = await startTestBerth();
   const browser = await launchChromium(extraArgs);
   return {
     berth,

@@ -9,15 +9,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IncomingMessage } from 'node:http';
 import type { ServerMessage } from '../../sandbox-server/src/protocol.ts';
-import { readCookie } from '../../sandbox-server/src/identity.ts';
-import type { ClassroomAccess } from '../../sandbox-server/src/server.ts';
+import { handleOf } from '../../sandbox-server/src/identity.ts';
 import { LIMIT_MARKER } from '../../sandbox-server/src/classroom/recorder.ts';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 import { TestWatcher } from '../helpers/watch-client.ts';
 import { writeLessons } from '../helpers/lessons.ts';
+import { newInstructor, post, type InstructorClient } from '../helpers/classroom.ts';
 
 const LESSON = `
 exercises:
@@ -61,34 +60,33 @@ describe('watching a learner and recording their terminal', () => {
   let learnerCookie: string;
   let otherLearner: string;
   let term: TestTerminal;
-  const members = new Map<string, Set<string>>(); // instructor -> learners of their class
-  // Until instructor accounts land: a test cookie names the instructor (the server only sees these answers).
-  const access: ClassroomAccess = {
-    instructorOf: (req: IncomingMessage) => {
-      const id = readCookie(req.headers.cookie, 'test_instructor');
-      return id === 'alice' ? { id, name: 'Alice <b>Kim</b>' } : id === 'bob' ? { id, name: 'Bob' } : undefined;
-    },
-    canWatch: (instructor, l) => members.get(instructor)?.has(l) ?? false,
-    shouldRecord: (l, lesson) => (members.get('alice')?.has(l) && lesson !== '92-free' ? 'class-a' : undefined),
-    mayReplay: (instructor, classId, l) => instructor === 'alice' && classId === 'class-a' && (members.get('alice')?.has(l) ?? false),
-  };
-  const alice = { cookie: 'test_instructor=alice' };
-  const handleOf = async (cookie: string) => {
-    const res = await fetch(`${berth.origin}/api/session`, { headers: { Cookie: cookie } });
-    return ((await res.json()) as { learner: string }).learner;
-  };
+  let kim: InstructorClient; // the class's instructor
+  let lee: InstructorClient; // another class's
+  let classId: string;
+  let otherClass: string;
+  const alice = { cookie: '' }; // kim's session cookie, for the watch socket
   const watchers = () => term.messages.findLast((m): m is Watchers => m.t === 'watchers');
+  const joinClass = async (code: string, cookie: string, name: string) => {
+    const res = await post(berth, `/api/join/${code}`, { name }, { Cookie: cookie });
+    assert.equal(res.status, 200, await res.text());
+  };
 
   before(async () => {
-    berth = await startTestBerth(config, undefined, access);
+    berth = await startTestBerth(config);
+    // Real instructors: made with the operator's command, logged in through the HTTP routes.
+    kim = await newInstructor(berth, 'kim');
+    lee = await newInstructor(berth, 'lee');
+    alice.cookie = kim.cookie;
+    const made = (await (await kim.post('/api/teach/classes', { name: 'Docker 101', lessons: ['90-watch', '91-flood'] })).json()) as { id: string; code: string };
+    classId = made.id;
+    const other = (await (await lee.post('/api/teach/classes', { name: 'Other', lessons: ['90-watch'] })).json()) as { id: string; code: string };
+    otherClass = other.id;
     learnerCookie = await newLearner(berth);
-    // The full handle is what the grid knows a learner by; the session answer shows only its start.
-    const short = await handleOf(learnerCookie);
-    learner = (await import('../../sandbox-server/src/identity.ts')).handleOf(learnerCookie.split('=')[1]!);
-    assert.ok(learner.startsWith(short));
-    otherLearner = (await import('../../sandbox-server/src/identity.ts')).handleOf((await newLearner(berth)).split('=')[1]!);
-    members.set('alice', new Set([learner]));
-    members.set('bob', new Set());
+    learner = handleOf(learnerCookie.split('=')[1]!);
+    await joinClass(made.code, learnerCookie, 'Min');
+    const otherCookie = await newLearner(berth);
+    otherLearner = handleOf(otherCookie.split('=')[1]!);
+    await joinClass(other.code, otherCookie, 'Jun');
     term = new TestTerminal(berth.origin, { cookie: learnerCookie, hello: { cols: 100, rows: 30, lesson: '90-watch', lang: 'en' } });
     await term.waitForState('ready', 90_000);
     await term.run('echo before-$((20+1))-watch');
@@ -111,7 +109,7 @@ describe('watching a learner and recording their terminal', () => {
     await w.until(() => w.messages.some((m) => m.t === 'resize' && m.cols === 90 && m.rows === 28), 5000, 'the view to follow a resize');
     // The learner can see who is watching; the name is data, never markup (the page renders text).
     await term.until(() => watchers()?.watchers.length === 1, 5000, 'the watchers message');
-    assert.deepEqual(watchers()!.watchers, [{ name: 'Alice <b>Kim</b>', helping: false }]);
+    assert.deepEqual(watchers()!.watchers, [{ name: 'kim', helping: false }]);
     w.close();
     await term.until(() => watchers()?.watchers.length === 0, 5000, 'the watcher to leave');
   });
@@ -135,8 +133,9 @@ describe('watching a learner and recording their terminal', () => {
   test('only an instructor of the learner\'s class may watch', async () => {
     const refused = async (who: string, opts: { cookie?: string; originHeader?: string }) =>
       new TestWatcher(berth.origin, who, opts).opened.then(() => 'opened', (err: Error) => err.message);
-    assert.equal(await refused(learner, { cookie: 'test_instructor=bob' }), 'upgrade refused: 403');
-    assert.equal(await refused(otherLearner, alice), 'upgrade refused: 403');
+    assert.equal(await refused(learner, { cookie: lee.cookie }), 'upgrade refused: 403', 'another class\'s instructor');
+    assert.equal(await refused(otherLearner, alice), 'upgrade refused: 403', 'a learner of another class');
+    assert.equal(await refused(learner, { cookie: `${kim.cookie.split('=')[0]}=forged` }), 'upgrade refused: 401', 'a forged session');
     assert.equal(await refused(learner, {}), 'upgrade refused: 401');
     assert.equal(await refused(learner, { cookie: learnerCookie }), 'upgrade refused: 401', 'a learner cookie is no instructor');
     assert.equal(await refused(learner, { ...alice, originHeader: 'https://evil.example' }), 'upgrade refused: 403');
@@ -148,7 +147,7 @@ describe('watching a learner and recording their terminal', () => {
     await w.opened;
     w.help(true);
     await w.until(() => w.messages.some((m) => m.t === 'help' && m.on), 5000, 'help on');
-    await term.until(() => watchers()?.watchers.some((x) => x.helping && x.name === 'Alice <b>Kim</b>') === true, 5000, 'the learner\'s notice');
+    await term.until(() => watchers()?.watchers.some((x) => x.helping && x.name === 'kim') === true, 5000, 'the learner\'s notice');
     w.type('echo helped-$((2+3))\r');
     await term.waitForOutput(/helped-5/, 10_000);
     term.control({ t: 'help-end' });
@@ -169,7 +168,7 @@ describe('watching a learner and recording their terminal', () => {
     await term.until(() => term.messages.some((m) => m.t === 'exercises' && m.items[0]?.status === 'passed'), 30_000, 'the exercise to pass');
     await term.run('echo after-pass');
     await berth.classroom.recorder.flush();
-    const file = join(config.dataDir, 'recordings', 'class-a', learner, '90-watch.cast');
+    const file = join(config.dataDir, 'recordings', classId, learner, '90-watch.cast');
     const { header, events } = parseCast(readFileSync(file, 'utf8'));
     assert.deepEqual([header.width, header.height, header.title], [100, 30, '90-watch']);
     const output = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
@@ -180,15 +179,15 @@ describe('watching a learner and recording their terminal', () => {
     assert.match(events.slice(marker).filter((e) => e[1] === 'o').map((e) => e[2]).join(''), /after-pass/, 'the marker sits before what came after the pass');
 
     // The instructor's API: the list with the marker, and the file itself; nobody else gets either.
-    const get = (path: string, cookie?: string) => fetch(`${berth.origin}/api/teach/recordings/class-a/${path}`, { headers: cookie ? { Cookie: cookie } : {} });
+    const get = (path: string, cookie?: string) => fetch(`${berth.origin}/api/teach/classes/${classId}/recordings/${path}`, { headers: cookie ? { Cookie: cookie } : {} });
     const list = (await (await get(learner, alice.cookie)).json()) as { recordings: { lesson: string; markers: { label: string }[] }[] };
     assert.deepEqual(list.recordings.find((r) => r.lesson === '90-watch')?.markers.map((m) => m.label), ['write-note']);
     assert.equal((await get(`${learner}/90-watch`, alice.cookie)).status, 200);
-    assert.equal((await get(`${learner}/90-watch`, 'test_instructor=bob')).status, 404);
+    assert.equal((await get(`${learner}/90-watch`, lee.cookie)).status, 404);
     assert.equal((await get(`${learner}/90-watch`, learnerCookie)).status, 401);
     assert.equal((await get(`${otherLearner}/90-watch`, alice.cookie)).status, 404);
-    const otherClass = await fetch(`${berth.origin}/api/teach/recordings/class-b/${learner}`, { headers: { Cookie: alice.cookie } });
-    assert.equal(otherClass.status, 404, 'only the class the instructor owns');
+    const viaOther = await fetch(`${berth.origin}/api/teach/classes/${otherClass}/recordings/${learner}`, { headers: { Cookie: lee.cookie } });
+    assert.equal(viaOther.status, 404, 'only the learner\'s class');
   });
 
   test('a recording stops at its cap; the learner\'s terminal goes on', async () => {
@@ -199,7 +198,7 @@ describe('watching a learner and recording their terminal', () => {
     const out = await flood.run('echo still-$((1+1))-here');
     assert.match(out, /still-2-here/);
     await berth.classroom.recorder.flush();
-    const file = join(config.dataDir, 'recordings', 'class-a', learner, '91-flood.cast');
+    const file = join(config.dataDir, 'recordings', classId, learner, '91-flood.cast');
     assert.ok(statSync(file).size <= CAP, `${statSync(file).size} <= ${CAP}`);
     const { events } = parseCast(readFileSync(file, 'utf8'));
     assert.deepEqual(events.at(-1)!.slice(1), ['m', LIMIT_MARKER]);
@@ -212,17 +211,17 @@ describe('watching a learner and recording their terminal', () => {
     await free.waitForState('ready', 30_000);
     await free.run('echo not-recorded');
     await berth.classroom.recorder.flush();
-    assert.equal(existsSync(join(config.dataDir, 'recordings', 'class-a', learner, '92-free.cast')), false);
+    assert.equal(existsSync(join(config.dataDir, 'recordings', classId, learner, '92-free.cast')), false);
     free.close();
   });
 
   test('"forget me" deletes the learner\'s recordings', async () => {
-    const dir = join(config.dataDir, 'recordings', 'class-a', learner);
+    const dir = join(config.dataDir, 'recordings', classId, learner);
     assert.ok(existsSync(join(dir, '90-watch.cast')));
     const res = await fetch(`${berth.origin}/api/forget`, { method: 'POST', headers: { Cookie: learnerCookie, Origin: berth.origin } });
     assert.equal(res.status, 204);
     assert.equal(existsSync(dir), false);
-    const list = await fetch(`${berth.origin}/api/teach/recordings/class-a/${learner}`, { headers: { Cookie: alice.cookie } });
-    assert.deepEqual(((await list.json()) as { recordings: unknown[] }).recordings, []);
+    const list = await fetch(`${berth.origin}/api/teach/classes/${classId}/recordings/${learner}`, { headers: { Cookie: alice.cookie } });
+    assert.equal(list.status, 404, 'a forgotten learner is in no class');
   });
 });

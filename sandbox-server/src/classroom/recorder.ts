@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../log.ts';
 import { shortHandle } from '../log.ts';
+import type { ProgressEvent } from './progress-bus.ts';
 
 export interface RecorderOptions {
   dir: string;
@@ -34,6 +35,8 @@ export const LIMIT_MARKER = 'recording limit reached';
 const IDLE_TIME_LIMIT_S = 3;
 /** How long a shouldRecord answer is reused: it is asked per output chunk. */
 const MEMBERSHIP_TTL_MS = 5000;
+/** A pass this recent when the bus reports it is the pass itself, not an old one repeated. */
+const FRESH_PASS_MS = 10_000;
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$/;
 
 interface Recording {
@@ -88,6 +91,17 @@ export class Recorder {
       const rec = this.recording(learner);
       if (rec) this.event(rec, 'r', `${cols}x${rows}`);
     });
+  }
+
+  /**
+   * A lesson's progress from the progress bus: a marker for each exercise (or quiz)
+   * whose first pass is this event's news. The bus repeats the whole lesson's state,
+   * so a pass from long ago is not marked again at a later time.
+   */
+  progress(e: ProgressEvent): void {
+    for (const item of e.items) {
+      if (item.status === 'passed' && item.passedAt !== null && e.at - item.passedAt <= FRESH_PASS_MS) this.passed(e.learner, e.lesson, item.id);
+    }
   }
 
   /** An exercise passed: a marker in the recording of that lesson (once per exercise). */

@@ -1,31 +1,23 @@
 /**
- * The instructor's read side of recordings (GET only, so no CSRF token):
- *   GET /api/teach/recordings/<class>/<learner>           the learner's recorded lessons, with markers
- *   GET /api/teach/recordings/<class>/<learner>/<lesson>  one asciicast v2 file
+ * The instructor's read side of recordings, declared as routes/routes-dispatch.ts
+ * routes (GET only, so no CSRF token):
+ *   GET /api/teach/classes/<class>/recordings/<learner>           the learner's recorded lessons, with markers
+ *   GET /api/teach/classes/<class>/recordings/<learner>/<lesson>  one asciicast v2 file
  * Recordings are kept with the class: its instructor replays them while the learner
- * is a member, after the class ended too (mayReplay); nobody else gets anything.
+ * is a member, after the class ended too; nobody else gets anything.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Instructor } from './watch.ts';
+import type { Classes } from './classes.ts';
 import type { Recorder } from './recorder.ts';
-
-export const RECORDINGS_PREFIX = '/api/teach/recordings/';
-
-export interface RecordingsApiOptions {
-  instructorOf: (req: IncomingMessage) => Instructor | undefined;
-  /** The instructor owns the class and the learner is (still) a member of it. */
-  mayReplay: (instructorId: string, classId: string, learner: string) => boolean;
-  recorder: Recorder;
-}
+import { type Route, route } from './routes-dispatch.ts';
 
 export interface Marker {
   time: number;
   label: string;
 }
 
-/** The markers and size of an asciicast v2 text (lines that are not events are skipped). */
+/** The markers and length of an asciicast v2 text (lines that are not events are skipped). */
 export function castSummary(text: string): { markers: Marker[]; duration: number } {
   const markers: Marker[] = [];
   let duration = 0;
@@ -43,38 +35,46 @@ export function castSummary(text: string): { markers: Marker[]; duration: number
   return { markers, duration };
 }
 
-const PATH = /^\/api\/teach\/recordings\/([A-Za-z0-9][A-Za-z0-9_-]{0,80})\/([0-9a-f]{32})(?:\/([a-z0-9][a-z0-9-]{0,80}))?$/;
+const LEARNER = /^[0-9a-f]{32}$/;
+const LESSON = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
-/** Answers a request under RECORDINGS_PREFIX. */
-export function recordingsApi(opts: RecordingsApiOptions): (req: IncomingMessage, res: ServerResponse, path: string) => void {
-  const json = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-    res.end(JSON.stringify(body));
-  };
-  return (req, res, path) => {
-    if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
-    const instructor = opts.instructorOf(req);
-    if (!instructor) return json(res, 401, { error: 'log in as an instructor' });
-    const match = PATH.exec(path);
-    const classId = match?.[1];
-    const learner = match?.[2];
-    // One answer for "no such learner" and "not yours": nothing to learn by probing.
-    if (!classId || !learner || !opts.mayReplay(instructor.id, classId, learner)) return json(res, 404, { error: 'no such recording' });
-    const dir = opts.recorder.learnerDir(classId, learner);
-    const lesson = match[3];
-    void opts.recorder.flush().then(() => {
-      if (lesson === undefined) {
-        const files = dir && existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cast')).sort() : [];
+export function recordingRoutes(deps: { classes: Classes; recorder: Recorder }): Route[] {
+  const { classes, recorder } = deps;
+  const notFound = { status: 404, body: { error: 'no such recording' } };
+  /** One answer for "no such learner", "not a member" and "not your class": nothing to learn by probing. */
+  const dirOf = (instructor: string, classId: string, learner: string): string | undefined =>
+    LEARNER.test(learner) && classes.owned(instructor, classId) && classes.isMember(classId, learner) ? recorder.learnerDir(classId, learner) : undefined;
+  return [
+    route({
+      method: 'GET',
+      path: '/api/teach/classes/:id/recordings/:learner',
+      auth: 'instructor',
+      async handle({ instructor, params }) {
+        const dir = dirOf(instructor.id, params.id!, params.learner!);
+        if (!dir) return notFound;
+        await recorder.flush();
+        const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cast')).sort() : [];
         const recordings = files.map((f) => {
-          const text = readFileSync(join(dir!, f), 'utf8');
+          const text = readFileSync(join(dir, f), 'utf8');
           return { lesson: f.slice(0, -'.cast'.length), bytes: Buffer.byteLength(text), ...castSummary(text) };
         });
-        return json(res, 200, { recordings });
-      }
-      const file = dir && join(dir, `${lesson}.cast`);
-      if (!file || !existsSync(file)) return json(res, 404, { error: 'no such recording' });
-      res.writeHead(200, { 'Content-Type': 'application/x-asciicast; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(readFileSync(file));
-    }).catch(() => json(res, 500, { error: 'the recording could not be read' }));
-  };
+        return { status: 200, body: { recordings } };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/teach/classes/:id/recordings/:learner/:lesson',
+      auth: 'instructor',
+      async handle({ instructor, params, res }) {
+        const dir = dirOf(instructor.id, params.id!, params.learner!);
+        const file = dir && LESSON.test(params.lesson!) ? join(dir, `${params.lesson}.cast`) : undefined;
+        if (!file) return notFound;
+        await recorder.flush();
+        if (!existsSync(file)) return notFound;
+        res.writeHead(200, { 'Content-Type': 'application/x-asciicast; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end(readFileSync(file));
+        return 'sent';
+      },
+    }),
+  ];
 }

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, builtinScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
+import { RECHECK_EXIT, RUNNING_WINDOW_MS, buildRunScript, builtinScript, evidenceScript, normalizeImage, parseRunOutput, shQuote, type CheckPlan } from './compile.ts';
 import { failureFeedback } from './feedback.ts';
 import { BuiltinCheck, type Exercise } from './schema.ts';
 
@@ -182,4 +182,53 @@ test('a stand-in server behind the learner\'s engine socket is refused: every ch
     fake.close();
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+test('the checker\'s long-lived proxy: the first run starts it, later runs reuse it, and a refusal is still reported per run', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'berth-home-'));
+  const checkerDir = mkdtempSync(join(tmpdir(), 'berth-checker-'));
+  mkdirSync(join(home, '.run'));
+  const plan: CheckPlan = {
+    exercises: [{ id: 'a', title: { ko: 'ㄱ', en: 'a' }, checks: [{ type: 'script', run: 'curl -sf --unix-socket "${DOCKER_HOST#unix://}" http://docker/_ping' }], hints: { ko: [], en: [] }, solution: 'true', near_miss: 'true' }],
+  };
+  const run = async () => parseRunOutput((await promisify(execFile)('bash', ['-c', buildRunScript(plan, { home, engineProxy: ENGINE_PROXY, checkerDir })], { encoding: 'utf8' })).stdout, plan);
+  const fake = createServer((c) => c.on('error', () => {}).end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK'));
+  let pid = 0;
+  try {
+    const first = await run();
+    assert.match(first.engineRefused ?? '', /no listening process|cannot connect/, 'no engine at all: refused');
+    pid = Number(readFileSync(join(checkerDir, 'proxy.pid'), 'utf8'));
+    assert.ok(pid > 0);
+    await new Promise<void>((resolve) => fake.listen(join(home, '.run', 'docker.sock'), resolve));
+    const second = await run();
+    assert.equal(Number(readFileSync(join(checkerDir, 'proxy.pid'), 'utf8')), pid, 'the same proxy serves the next run');
+    assert.match(second.engineRefused ?? '', /not the engine Berth started/, 'its refusal belongs to this run');
+    assert.equal(second.results[0]![0]!.engineUnverified, true);
+  } finally {
+    fake.close();
+    if (pid) process.kill(pid);
+    rmSync(home, { recursive: true, force: true });
+    rmSync(checkerDir, { recursive: true, force: true });
+  }
+});
+
+test('every built-in check type records evidence; a script check\'s evidence is its output', () => {
+  const samples: Record<string, Record<string, unknown>> = {
+    container_exists: { name: 'web' }, container_running: { name: 'web' }, container_exited: { name: 'web' },
+    container_uses_image: { name: 'web', image: 'nginx' }, container_publishes_port: { name: 'web', container_port: 80 },
+    container_has_env: { name: 'web', variable: 'A' }, container_has_mount: { name: 'web', destination: '/d' },
+    container_on_network: { name: 'web', network: 'n' }, container_count: { min: 1 }, image_exists: { image: 'nginx' },
+    image_absent: { image: 'nginx' }, image_has_label: { image: 'nginx', key: 'k' }, image_size_under: { image: 'nginx', mb: 10 },
+    dockerfile_stages: { path: 'Dockerfile', min: 2 }, volume_exists: { name: 'v' }, volume_contains: { volume: 'v', path: 'f' },
+    network_exists: { name: 'n' }, network_has_container: { network: 'n', container: 'web' }, containers_resolve: { from: 'a', to: 'b' },
+    http: { port: 8080, path: '/' }, file_exists: { path: 'f' }, file_contains: { path: 'f', contains: 'x' }, command_ran: { pattern: 'docker' },
+  };
+  const types = BuiltinCheck.options.map((o) => (o.shape.type as unknown as { value: string }).value);
+  assert.deepEqual(Object.keys(samples).sort(), [...types].sort(), 'a sample per built-in type');
+  for (const [type, fields] of Object.entries(samples)) {
+    const script = evidenceScript({ type, ...fields } as never);
+    assert.ok(script && script.length > 10, `${type} records evidence`);
+    assert.doesNotThrow(() => execFileSync('bash', ['-n', '-c', script]), `${type}: valid bash`);
+  }
+  assert.equal(evidenceScript({ type: 'script', run: 'echo hi' }), undefined);
 });

@@ -163,33 +163,14 @@ export function evidenceScript(check: Check): string | undefined {
   switch (check.type) {
     case 'script':
       return undefined; // its output is its evidence
-    case 'container_exists':
-    case 'container_running':
-    case 'container_exited':
-    case 'container_uses_image':
-    case 'container_publishes_port':
-    case 'container_has_env':
-    case 'container_has_mount':
-    case 'container_on_network':
-      return container(check.name);
     case 'containers_resolve':
       return container(check.from);
     case 'container_count':
       return "docker ps -a --format '{{.Names}}: {{.Image}}, {{.Status}}' | head -n 20";
-    case 'image_exists':
     case 'image_absent':
-    case 'image_has_label':
-    case 'image_size_under':
-      return `docker image inspect -f ${q('image {{join .RepoTags ","}}: id {{.Id}}, {{.Size}} bytes, created {{.Created}}, labels {{json .Config.Labels}}')} ${q(check.image)} 2>&1`;
-    case 'volume_exists':
-      return `docker volume inspect -f ${q('volume {{.Name}}: driver {{.Driver}}, created {{.CreatedAt}}')} ${q(check.name)} 2>&1`;
+      return `docker image inspect -f ${q('image {{join .RepoTags ","}}: id {{.Id}}')} ${q(check.image)} 2>&1`;
     case 'volume_contains':
       return `mp=$(docker volume inspect -f '{{.Mountpoint}}' ${q(check.volume)} 2>&1) || { echo "$mp"; exit 0; }; echo "volume ${check.volume.replace(/[^A-Za-z0-9_.-]/g, '')}:"; cd "$mp" && ${file(check.path)}`;
-    case 'network_exists':
-    case 'network_has_container': {
-      const name = check.type === 'network_exists' ? check.name : check.network;
-      return `docker network inspect -f ${q('network {{.Name}}: driver {{.Driver}}, containers {{range .Containers}}{{.Name}} {{end}}')} ${q(name)} 2>&1`;
-    }
     case 'http':
       return `curl -s -i --max-time 5 ${q(`http://127.0.0.1:${check.port}${check.path}`)} 2>&1 | head -c 400`;
     case 'file_exists':
@@ -198,6 +179,19 @@ export function evidenceScript(check: Check): string | undefined {
       return file(check.path);
     case 'command_ran':
       return `grep -E -- ${q(check.pattern)} ${SANDBOX_HOME}/.bash_history 2>/dev/null | tail -n 1 | cut -c1-300`;
+  }
+  // The rest name one engine object: its inspected fields.
+  const target = checkTarget(check);
+  if (!target) return undefined;
+  switch (target.kind) {
+    case 'containers':
+      return container(target.name);
+    case 'images':
+      return `docker image inspect -f ${q('image {{join .RepoTags ","}}: id {{.Id}}, {{.Size}} bytes, created {{.Created}}, labels {{json .Config.Labels}}')} ${q(target.name)} 2>&1`;
+    case 'volumes':
+      return `docker volume inspect -f ${q('volume {{.Name}}: driver {{.Driver}}, created {{.CreatedAt}}')} ${q(target.name)} 2>&1`;
+    case 'networks':
+      return `docker network inspect -f ${q('network {{.Name}}: driver {{.Driver}}, containers {{range .Containers}}{{.Name}} {{end}}')} ${q(target.name)} 2>&1`;
   }
 }
 
@@ -268,12 +262,16 @@ export interface CheckPlan {
 
 /** Where the sandbox image keeps the engine proxy (images/sandbox/engine-proxy). */
 export const ENGINE_PROXY = '/usr/local/libexec/berth/engine-proxy';
+/** The checker's own tmpfs (images/sandbox/berth-init), where its long-lived proxy listens. */
+export const CHECKER_DIR = '/run/berth-check';
 
 export interface ScriptOptions {
   /** The learner's home: `~` in check scripts (differs only in unit tests). */
   home?: string;
   /** The engine proxy program (differs only in unit tests). */
   engineProxy?: string;
+  /** The checker's own directory (differs only in unit tests). */
+  checkerDir?: string;
 }
 
 /**
@@ -313,13 +311,40 @@ export function buildRunScript(plan: CheckPlan, opts: ScriptOptions = {}): strin
     'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'unset BASH_ENV ENV CDPATH DOCKER_CONTEXT DOCKER_CERT_PATH DOCKER_TLS_VERIFY XDG_CONFIG_HOME CURL_HOME',
     `berth_home=${shQuote(home)}`,
-    'berth_dir=$(mktemp -d) || exit 1',
-    // The learner's CLI config (aliases, plugins, contexts) must not change what checks see.
-    'export DOCKER_CONFIG="$berth_dir/cli" DOCKER_HOST="unix://$berth_dir/engine.sock"',
-    `${shQuote(proxy)} "$berth_home/.run/docker.sock" "$berth_dir/engine.sock" "$berth_dir/refused" </dev/null >/dev/null 2>"$berth_dir/proxy.log" & berth_proxy=$!`,
-    'trap \'kill "$berth_proxy" 2>/dev/null; rm -rf "$berth_dir"\' EXIT',
-    'for _ in {1..200}; do [ -S "$berth_dir/engine.sock" ] && break; kill -0 "$berth_proxy" 2>/dev/null || break; sleep 0.01; done',
-    `[ -S "$berth_dir/engine.sock" ] || echo "the engine proxy did not start: $(head -c 300 "$berth_dir/proxy.log")" >>"$berth_dir/refused"`,
+    // The engine proxy: a long-lived one in the checker's own tmpfs (berth-init mounts
+    // it), started by the first run and reused (perl's start-up is most of its cost);
+    // else one for this run in a private directory. It says "ready" once it listens.
+    // The common path forks nothing before the checks: builtins only.
+    'berth_proxy_start() { # socket, refusals file, log',
+    `  coproc berth_proxy { exec setsid ${shQuote(proxy)} "$berth_home/.run/docker.sock" "$1" "$2" 2>>"$3"; }`,
+    '  local ready; read -r -t 5 -u "${berth_proxy[0]}" ready; [ "$ready" = ready ]',
+    '}',
+    `berth_pd=${shQuote(opts.checkerDir ?? CHECKER_DIR)}`,
+    'if [ -d "$berth_pd" ] && [ -O "$berth_pd" ]; then',
+    '  berth_engine=$berth_pd/engine.sock berth_refused=$berth_pd/refused',
+    // Never written: the learner's CLI config (aliases, plugins, contexts) must not change what checks see.
+    '  export DOCKER_CONFIG=$berth_pd/cli',
+    '  read -r berth_pid 2>/dev/null <"$berth_pd/proxy.pid"',
+    '  if ! { [ -S "$berth_engine" ] && kill -0 "${berth_pid:-x}" 2>/dev/null; }; then',
+    '    exec {berth_lock}>"$berth_pd/lock" && flock "$berth_lock"',
+    '    read -r berth_pid 2>/dev/null <"$berth_pd/proxy.pid"',
+    '    if ! { [ -S "$berth_engine" ] && kill -0 "${berth_pid:-x}" 2>/dev/null; }; then',
+    '      rm -f "$berth_engine"; : >"$berth_refused"',
+    '      if berth_proxy_start "$berth_engine" "$berth_refused" "$berth_pd/proxy.log"; then echo "$berth_proxy_PID" >"$berth_pd/proxy.pid"; else echo "the engine proxy did not start" >>"$berth_refused"; fi',
+    '    fi',
+    '    flock -u "$berth_lock"',
+    '  fi',
+    'else',
+    '  berth_dir=$(mktemp -d) || exit 1',
+    '  berth_engine=$berth_dir/engine.sock berth_refused=$berth_dir/refused',
+    '  export DOCKER_CONFIG=$berth_dir/cli',
+    '  trap \'kill "$berth_proxy_PID" 2>/dev/null; rm -rf "$berth_dir"\' EXIT',
+    '  berth_proxy_start "$berth_engine" "$berth_refused" "$berth_dir/proxy.log" || echo "the engine proxy did not start" >>"$berth_refused"',
+    'fi',
+    'export DOCKER_HOST="unix://$berth_engine"',
+    // Refusals during this run: lines the proxy added since now (it starts the file over past 64 KiB).
+    'berth_refusals() { local -a l; [ -f "$berth_refused" ] && mapfile -t l <"$berth_refused"; REPLY=${#l[@]}; }',
+    'berth_refusals; berth_refused_at=$REPLY',
     'cd "$berth_home" || exit 1',
     'berth_jobs=()',
     'berth_run() { # key, base64 code[, base64 evidence code]',
@@ -344,7 +369,7 @@ export function buildRunScript(plan: CheckPlan, opts: ScriptOptions = {}): strin
   }
   lines.push(
     'wait "${berth_jobs[@]}"',
-    `[ -s "$berth_dir/refused" ] && printf '${ENGINE_MARKER} %s\\n' "$(head -c 600 "$berth_dir/refused" | base64 -w0)"`,
+    `berth_refusals; [ "$REPLY" != "$berth_refused_at" ] && printf '${ENGINE_MARKER} %s\\n' "$(tail -n 3 "$berth_refused" | head -c 600 | base64 -w0)"`,
     `echo '${MARKER} end'`,
   );
   return lines.join('\n') + '\n';

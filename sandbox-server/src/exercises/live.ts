@@ -16,6 +16,7 @@ import { failureFeedback } from './feedback.ts';
 import { causeNote } from './cause.ts';
 import { Semaphore } from '../semaphore.ts';
 import type { Check, Exercise, ExerciseFile, Lang, Quiz } from './schema.ts';
+import type { ProgressBus, ProgressEvent, ProgressItem } from '../classroom/progress-bus.ts';
 
 export type Trigger = 'attach' | 'event' | 'prompt' | 'check';
 
@@ -85,6 +86,17 @@ function checkFeedback(check: Check, result: CheckResult | null, extras: Extras,
   return cause ? `${text} ${cause}` : text;
 }
 
+const isTried = (row: ProgressRow | undefined): boolean => row?.triedAt != null || (row?.attempts ?? 0) > 0;
+
+/**
+ * The live result a learner is shown: before their first attempt an exercise reads
+ * neutral (no verdict, no feedback that would give the answer away), unless the
+ * check itself could not run.
+ */
+function shownResult(row: ProgressRow | undefined, live: LiveResult | undefined): LiveResult | undefined {
+  return live && (isTried(row) || live.status === 'error' || live.status === 'timeout') ? live : undefined;
+}
+
 /** Per check of a passed exercise: its type and what it observed (a script check: its own output). */
 function evidenceOf(exercise: Exercise, checks: (CheckResult | null)[]): { type: string; observed: string }[] {
   return exercise.checks.map((check, c) => ({ type: check.type, observed: (checks[c]?.evidence ?? checks[c]?.output ?? '').trim().slice(0, EVIDENCE_MAX) }));
@@ -140,8 +152,8 @@ export interface CheckerOptions {
   onRun?: (ms: number) => void;
   /** Check runs at once over all learners (each is an exec the engine serves); default 8. */
   maxConcurrentRuns?: number;
-  /** An exercise turned to passed in a live run (a recording's marker). */
-  onPassed?: (learner: string, lesson: string, exercise: string) => void;
+  /** Where each lesson state sent to a learner's pages is also published (the class grid listens). */
+  bus?: ProgressBus;
 }
 
 export class ExerciseChecker {
@@ -415,9 +427,7 @@ export class ExerciseChecker {
     file.exercises.forEach((exercise, e) => {
       const checks = results[e]!;
       const outcome = runOutcome(exercise, checks, extras);
-      const was = live.results.get(exercise.id)?.status;
       live.results.set(exercise.id, outcome);
-      if (outcome.status === 'passed' && was !== 'passed') this.opts.onPassed?.(learner, lesson, exercise.id);
       const seen = JSON.stringify([checks.map((r) => r?.exitCode ?? null), outcome.feedback?.en ?? '']);
       const first = live.baseline.get(exercise.id);
       if (first === undefined) live.baseline.set(exercise.id, seen);
@@ -468,6 +478,37 @@ export class ExerciseChecker {
     const lc = this.learners.get(learner);
     if (!lc) return;
     for (const sub of lc.subscribers) if (sub.lesson === lesson) sub.sendMessage(this.stateMessage(learner, lesson, sub.lang, lc.running));
+    if (this.opts.bus?.active) this.opts.bus.publish(this.progressOf(learner, lesson));
+  }
+
+  /** A lesson's progress as the bus carries it: the same verdicts the learner's page shows, in both languages. */
+  progressOf(learner: string, lesson: string): ProgressEvent {
+    const file = this.opts.lessons.get(lesson);
+    const rows = this.progressRows(learner, lesson);
+    const lc = this.learners.get(learner);
+    const base = (id: string): Omit<ProgressItem, 'status'> => {
+      const row = rows.get(id);
+      return {
+        id,
+        attempts: row?.attempts ?? 0,
+        hintsUsed: row?.hintsUsed ?? 0,
+        solutionRevealed: row?.solutionRevealedAt != null,
+        passedAt: row?.firstPassedAt ?? null,
+        triedAt: row?.triedAt ?? null,
+      };
+    };
+    const items: ProgressItem[] = (file?.exercises ?? []).map((exercise) => {
+      const row = rows.get(exercise.id);
+      const shown = shownResult(row, lc?.lessons.get(lesson)?.results.get(exercise.id));
+      const item: ProgressItem = { ...base(exercise.id), status: row?.firstPassedAt != null ? 'passed' : shown && shown.status !== 'pending' ? 'failing' : isTried(row) ? 'failing' : 'pending' };
+      if (item.status === 'failing' && shown?.feedback) item.feedback = { ko: shown.feedback.ko.slice(0, 500), en: shown.feedback.en.slice(0, 500) };
+      return item;
+    });
+    for (const quiz of file?.quizzes ?? []) {
+      const row = rows.get(quizKey(quiz.id));
+      items.push({ ...base(quizKey(quiz.id)), status: row?.firstPassedAt != null ? 'passed' : (row?.attempts ?? 0) > 0 ? 'failing' : 'pending' });
+    }
+    return { type: 'progress', learner, lesson, checking: lc?.running ?? false, items, at: Date.now() };
   }
 
   private stateMessage(learner: string, lesson: string, lang: Lang, checking: boolean): ServerMessage {
@@ -517,10 +558,7 @@ export class ExerciseChecker {
     const lc = this.learners.get(learner);
     const live = lc?.lessons.get(lesson)?.results.get(exercise.id);
     const passed = row?.firstPassedAt != null;
-    // Before the learner's first attempt an exercise reads neutral: no verdict, no
-    // feedback that would give the answer away.
-    const tried = row?.triedAt != null || (row?.attempts ?? 0) > 0;
-    const shown = live && (tried || live.status === 'error' || live.status === 'timeout') ? live : undefined;
+    const shown = shownResult(row, live);
     const status = passed ? 'passed' : (shown?.status ?? 'pending');
     const hints = file.graded ? [] : exercise.hints[lang];
     const hintsUsed = Math.min(row?.hintsUsed ?? 0, hints.length);
