@@ -177,7 +177,7 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
         const { columns, rows } = gridSnapshot(deps, c);
         return {
           status: 200,
-          body: classJson(c, columns, rows, (learner) => store.scores(learner)),
+          body: classJson(c, columns, rows, (learner) => store.scores(learner), (learner) => store.evidence(learner)),
           headers: { 'Content-Disposition': `attachment; filename="berth-class-${c.code}.json"` },
         };
       },
