@@ -749,7 +749,7 @@ export class SandboxManager {
    * reservation's own learners (claimWarm(id)). Throws a message on bad input.
    */
   reserve(r: Reservation): ReservationState {
-    const problem = validateReservation(r, Date.now(), this.slots.max);
+    const problem = this.reservationProblem(r);
     if (problem) throw new Error(problem);
     this.reservations.set(r);
     this.reservationTimer ??= setInterval(() => this.fillPool(), RESERVATION_TICK_MS);
@@ -757,6 +757,17 @@ export class SandboxManager {
     this.log.info({ reservation: r.id, count: r.count, startsAt: new Date(r.startsAt).toISOString(), images: r.images.length }, 'capacity reserved');
     this.fillPool();
     return this.reservations.get(r.id)!;
+  }
+
+  /** Why a reservation cannot be taken, or undefined. */
+  reservationProblem(r: Reservation): string | undefined {
+    return validateReservation(r, Date.now(), this.slots.max);
+  }
+
+  /** What the host has left: running slots (the line's too) and, where known, memory. */
+  headroom(): { slotsMax: number; slotsUsed: number; waiting: number; availableMemoryBytes?: number } {
+    const available = this.opts.availableMemory?.();
+    return { slotsMax: this.slots.max, slotsUsed: this.slots.running, waiting: this.slots.waiting, ...(available === undefined ? {} : { availableMemoryBytes: available }) };
   }
 
   /** Cancels a reservation; its unclaimed sandboxes are removed. */

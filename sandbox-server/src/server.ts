@@ -168,6 +168,14 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
   const secure = config.publicUrl.startsWith('https:');
   const accounts = new Accounts(store);
   const sessions = new Sessions(store, { secure, idleMs: config.instructorIdle, maxMs: config.instructorSessionMax });
+  // Reservations live in the manager's memory: book again those of classes still to come.
+  for (const c of classes.reserved(Date.now())) {
+    try {
+      manager.reserve({ id: c.id, count: c.reservation!.count, startsAt: c.startsAt ?? Date.now(), endsAt: c.endsAt!, images: c.reservation!.images });
+    } catch (err) {
+      log.warn({ class: c.id, err: (err as Error).message }, 'could not book a class\'s reserved sandboxes again');
+    }
+  }
   let publicBase = config.publicUrl; // the bound port's, once listening on port 0 (tests)
   const classroom = createClassroomHandler({
     accounts,
@@ -184,7 +192,7 @@ export async function startBerth(config: Config, log: Logger, runtime: SandboxRu
       secure,
       progressOf: (learner, lesson) => checker.progressOf(learner, lesson),
       publicBase: () => publicBase,
-      claimWarm: () => manager.claimWarm(),
+      claimWarm: (classId) => manager.claimWarm(classId),
       sandboxes: manager,
       log,
     }).concat(recordingRoutes({ classes, recorder })),

@@ -18,7 +18,7 @@ test('learners persist across reopening the store, and migrations run once', () 
     const b = new Store(path);
     assert.equal(b.hasLearner('h1'), true);
     const applied = b.db.prepare('SELECT COUNT(*) AS n FROM migrations').get() as { n: number };
-    assert.equal(applied.n, 7);
+    assert.equal(applied.n, 8);
     const mode = b.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
     assert.equal(mode.journal_mode, 'wal');
     b.close();

@@ -92,6 +92,8 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (class, learner)
    ) STRICT;
    CREATE INDEX class_members_learner ON class_members (learner)`,
+  // Capacity a class reserves ahead (count, images): the pool warms it before the class starts.
+  `ALTER TABLE classes ADD COLUMN reservation TEXT`,
 ];
 
 /** What a graded exercise's checks observed when it passed (untrusted sandbox text). */

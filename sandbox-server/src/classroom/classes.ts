@@ -18,6 +18,12 @@ export interface ClassLimits {
   cpus?: number;
 }
 
+/** Sandboxes booted ahead for the class's start, with these images pulled (reservations.ts). */
+export interface ClassReservation {
+  count: number;
+  images: string[];
+}
+
 export interface ClassRow {
   id: string;
   instructor: string;
@@ -27,6 +33,7 @@ export interface ClassRow {
   startsAt: number | null;
   endsAt: number | null;
   limits: ClassLimits;
+  reservation: ClassReservation | null;
   createdAt: number;
   endedAt: number | null;
 }
@@ -69,12 +76,18 @@ interface RawClass {
   startsAt: number | null;
   endsAt: number | null;
   limits: string | null;
+  reservation: string | null;
   createdAt: number;
   endedAt: number | null;
 }
 
-const COLUMNS = 'id, instructor, name, code, lessons, starts_at AS startsAt, ends_at AS endsAt, limits, created_at AS createdAt, ended_at AS endedAt';
-const parse = (r: RawClass): ClassRow => ({ ...r, lessons: JSON.parse(r.lessons) as string[], limits: r.limits ? (JSON.parse(r.limits) as ClassLimits) : {} });
+const COLUMNS = 'id, instructor, name, code, lessons, starts_at AS startsAt, ends_at AS endsAt, limits, reservation, created_at AS createdAt, ended_at AS endedAt';
+const parse = (r: RawClass): ClassRow => ({
+  ...r,
+  lessons: JSON.parse(r.lessons) as string[],
+  limits: r.limits ? (JSON.parse(r.limits) as ClassLimits) : {},
+  reservation: r.reservation ? (JSON.parse(r.reservation) as ClassReservation) : null,
+});
 
 export class Classes {
   private readonly store: Store;
@@ -85,16 +98,15 @@ export class Classes {
     this.now = now;
   }
 
-  create(instructor: string, c: { name: string; lessons: string[]; startsAt?: number; endsAt?: number; limits?: ClassLimits }): ClassRow {
-    const id = randomUUID();
+  create(instructor: string, c: { name: string; lessons: string[]; startsAt?: number; endsAt?: number; limits?: ClassLimits; reservation?: ClassReservation }, id = randomUUID()): ClassRow {
     // A clash is rare (27^6 codes): draw again.
     for (;;) {
       const code = newCode();
       const taken = this.store.db.prepare('SELECT 1 FROM classes WHERE code = ?').get(code);
       if (taken) continue;
       this.store.db
-        .prepare('INSERT INTO classes (id, instructor, name, code, lessons, starts_at, ends_at, limits, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, instructor, c.name, code, JSON.stringify(c.lessons), c.startsAt ?? null, c.endsAt ?? null, JSON.stringify(c.limits ?? {}), this.now());
+        .prepare('INSERT INTO classes (id, instructor, name, code, lessons, starts_at, ends_at, limits, reservation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(id, instructor, c.name, code, JSON.stringify(c.lessons), c.startsAt ?? null, c.endsAt ?? null, JSON.stringify(c.limits ?? {}), c.reservation ? JSON.stringify(c.reservation) : null, this.now());
       return this.byId(id)!;
     }
   }
@@ -115,6 +127,14 @@ export class Classes {
       .prepare(`SELECT ${COLUMNS}, (SELECT COUNT(*) FROM class_members m WHERE m.class = classes.id) AS members FROM classes WHERE instructor = ? ORDER BY created_at DESC`)
       .all(instructor) as unknown as (RawClass & { members: number })[];
     return rows.map((r) => ({ ...parse(r), members: r.members }));
+  }
+
+  /** Classes not ended whose reservation's window is not over (booked again when the server starts). */
+  reserved(now: number): ClassRow[] {
+    const rows = this.store.db
+      .prepare(`SELECT ${COLUMNS} FROM classes WHERE ended_at IS NULL AND reservation IS NOT NULL AND ends_at > ?`)
+      .all(now) as unknown as RawClass[];
+    return rows.map(parse);
   }
 
   /** A class learners can join now: not ended. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GridColumn, GridRow } from '../protocol.ts';
 import type { ClassRow } from './classes.ts';
-import { classCsv, csvField } from './export.ts';
+import { classCsv, classJson, csvField } from './export.ts';
 
 test('CSV fields: formulas are defused, separators quoted', () => {
   assert.equal(csvField('=1+1'), "'=1+1");
@@ -33,4 +33,22 @@ test('the CSV is a Canvas gradebook: BOM, fixed columns, points possible, a scor
     '민수,abcdef01,,,"Class, A",1,1',
     '',
   ]);
+});
+
+test('the JSON carries each graded pass\'s evidence, and a pass after the class ended is marked late, not dropped', () => {
+  const endsAt = Date.parse('2026-12-01T12:00:00Z');
+  const cls = { name: 'A', code: 'ABC234', lessons: ['l9'], startsAt: endsAt - 3_600_000, endsAt, createdAt: endsAt - 7_200_000, endedAt: null } as unknown as ClassRow;
+  const columns: GridColumn[] = [
+    { lesson: 'l9', id: 'app', title: { ko: '', en: '' } },
+    { lesson: 'l9', id: 'db', title: { ko: '', en: '' } },
+  ];
+  const rows = [{ learner: 'abcdef0123456789', name: 'Ada', joinedAt: endsAt - 3_000_000, cells: [{ s: 'passed', h: 0, a: 1, r: false, p: endsAt - 60_000 }, { s: 'passed', h: 0, a: 2, r: false, p: endsAt + 60_000 }] }] as unknown as GridRow[];
+  const evidence = [{ lesson: 'l9', exercise: 'app', recordedAt: endsAt - 60_000, checks: [{ type: 'http', observed: 'HTTP/1.1 200 OK' }] }];
+  const out = classJson(cls, columns, rows, () => [], (learner) => (learner === 'abcdef0123456789' ? evidence : [])) as { learners: { exercises: Record<string, unknown>[] }[] };
+  const [app, db] = out.learners[0]!.exercises;
+  assert.deepEqual(app!.evidence, { recordedAt: new Date(endsAt - 60_000).toISOString(), checks: [{ type: 'http', observed: 'HTTP/1.1 200 OK' }] });
+  assert.equal(app!.late, undefined, 'in time');
+  assert.equal(db!.late, true, 'passed after the end: kept, marked late');
+  assert.equal(db!.status, 'passed');
+  assert.equal(db!.evidence, undefined);
 });

@@ -4,6 +4,7 @@
  * lesson score, and a "Points Possible" row), UTF-8 with a BOM so Excel reads
  * Korean names; and JSON with every exercise. Both come from the grid's snapshot.
  */
+import type { EvidenceRow } from '../store.ts';
 import type { GridColumn, GridRow } from '../protocol.ts';
 import type { ClassRow } from './classes.ts';
 
@@ -36,20 +37,38 @@ export function classCsv(cls: ClassRow, columns: GridColumn[], rows: GridRow[]):
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }
 
-export function classJson(cls: ClassRow, columns: GridColumn[], rows: GridRow[], scores: (learner: string) => { lesson: string; passed: number; total: number }[]): unknown {
+/**
+ * The class as JSON. Graded exercises carry the evidence their checks recorded when
+ * they passed; a pass after the class's end is marked late (kept, not lost).
+ */
+export function classJson(
+  cls: ClassRow,
+  columns: GridColumn[],
+  rows: GridRow[],
+  scores: (learner: string) => { lesson: string; passed: number; total: number }[],
+  evidence: (learner: string) => EvidenceRow[] = () => [],
+): unknown {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return {
     exportedAt: new Date().toISOString(),
-    class: { name: cls.name, code: cls.code, lessons: cls.lessons, createdAt: iso(cls.createdAt), endedAt: iso(cls.endedAt) },
-    learners: rows.map((row) => ({
+    class: { name: cls.name, code: cls.code, lessons: cls.lessons, startsAt: iso(cls.startsAt), endsAt: iso(cls.endsAt), createdAt: iso(cls.createdAt), endedAt: iso(cls.endedAt) },
+    learners: rows.map((row) => {
+      const seen = new Map(evidence(row.learner).map((e) => [`${e.lesson}/${e.exercise}`, e]));
+      return {
       displayName: row.name,
       id: exportId(row.learner),
       joinedAt: iso(row.joinedAt),
       exercises: columns.map((c, i) => {
         const cell = row.cells[i]!;
-        return { lesson: c.lesson, exercise: c.id, status: cell.s, firstPassedAt: iso(cell.p), attempts: cell.a, hintsUsed: cell.h, solutionRevealed: cell.r };
+        const ev = seen.get(`${c.lesson}/${c.id}`);
+        return {
+          lesson: c.lesson, exercise: c.id, status: cell.s, firstPassedAt: iso(cell.p), attempts: cell.a, hintsUsed: cell.h, solutionRevealed: cell.r,
+          ...(cls.endsAt !== null && cell.p !== null && cell.p > cls.endsAt ? { late: true } : {}),
+          ...(ev ? { evidence: { recordedAt: iso(ev.recordedAt), checks: ev.checks } } : {}),
+        };
       }),
       gradedScores: scores(row.learner).filter((s) => cls.lessons.includes(s.lesson)),
-    })),
+      };
+    }),
   };
 }

@@ -4,6 +4,7 @@
  * display name). Declared as in routes.ts.
  */
 import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { Store } from '../store.ts';
@@ -18,6 +19,7 @@ import { type Classes, MAX_DISPLAY_NAME, cleanDisplayName, normalizeCode } from 
 import { type GridDeps, gridSnapshot, streamGrid } from './grid.ts';
 import { classCsv, classJson } from './export.ts';
 import type { Sessions } from './sessions.ts';
+import { MAX_RESERVED_IMAGES, type Reservation, type ReservationState } from '../reservations.ts';
 
 export interface ClassRouteDeps extends GridDeps {
   store: Store;
@@ -27,10 +29,18 @@ export interface ClassRouteDeps extends GridDeps {
   secure: boolean;
   /** The site's address as learners reach it (the join link and its QR code). */
   publicBase: () => string;
-  /** A warm sandbox's learner id, when the pool has one (as /api/session). */
-  claimWarm: () => string | undefined;
-  /** The learners' sandboxes (SandboxManager): a reset the instructor asks for, stops when the class ends. */
-  sandboxes: { reset(learner: string): Promise<void>; stop(learner: string): Promise<void> };
+  /** A warm sandbox's learner id, when the pool has one (as /api/session); a class's learners get its reserved ones first. */
+  claimWarm: (classId?: string) => string | undefined;
+  /** The learners' sandboxes (SandboxManager): resets, stops when the class ends, and capacity reserved ahead. */
+  sandboxes: {
+    reset(learner: string): Promise<void>;
+    stop(learner: string): Promise<void>;
+    reserve(r: Reservation): unknown;
+    reservationProblem(r: Reservation): string | undefined;
+    cancelReservation(id: string): boolean;
+    reservation(id: string): (ReservationState & { ready: number; booting: number }) | undefined;
+    headroom(): { slotsMax: number; slotsUsed: number; waiting: number; availableMemoryBytes?: number };
+  };
   log: Logger;
 }
 
@@ -43,6 +53,11 @@ const classBody = z.object({
   startsAt: z.number().int().positive().optional(),
   endsAt: z.number().int().positive().optional(),
   limits: z.object({ memoryMiB: z.number().int().min(256).max(65536).optional(), cpus: z.number().min(0.1).max(64).optional() }).strict().optional(),
+  /** Sandboxes booted before the start, with these images already pulled (needs the schedule window). */
+  reserve: z
+    .object({ count: z.number().int().min(1).max(500), images: z.array(z.string().trim().min(1).max(200)).max(MAX_RESERVED_IMAGES).default([]) })
+    .strict()
+    .optional(),
 });
 
 /** /join/CODE/ and /en/join/CODE/ are one page each (dist/join/index.html reads the code from the address). */
@@ -79,7 +94,17 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
         if (unknown.length) return { status: 400, body: { error: `no such lesson: ${unknown.join(', ')}` } };
         if (new Set(body.lessons).size !== body.lessons.length) return { status: 400, body: { error: 'a lesson is listed twice' } };
         if (body.startsAt && body.endsAt && body.endsAt <= body.startsAt) return { status: 400, body: { error: 'the class ends before it starts' } };
-        const c = classes.create(instructor.id, body);
+        const id = randomUUID();
+        let reservation: Reservation | undefined;
+        if (body.reserve) {
+          if (!body.startsAt || !body.endsAt) return { status: 400, body: { error: 'reserving sandboxes needs the class\'s start and end' } };
+          reservation = { id, count: body.reserve.count, startsAt: body.startsAt, endsAt: body.endsAt, images: body.reserve.images };
+          const problem = deps.sandboxes.reservationProblem(reservation);
+          if (problem) return { status: 400, body: { error: `cannot reserve: ${problem}` } };
+        }
+        const { reserve, ...fields } = body;
+        const c = classes.create(instructor.id, { ...fields, ...(reserve ? { reservation: { count: reserve.count, images: reserve.images } } : {}) }, id);
+        if (reservation) deps.sandboxes.reserve(reservation);
         return { status: 201, body: { id: c.id, code: c.code } };
       },
     }),
@@ -94,7 +119,12 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
         const qr = await QRCode.toString(link, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
         return {
           status: 200,
-          body: { id: c.id, name: c.name, code: c.code, lessons: c.lessons, startsAt: c.startsAt, endsAt: c.endsAt, limits: c.limits, endedAt: c.endedAt, joinUrl: link, qrSvg: qr },
+          body: {
+            id: c.id, name: c.name, code: c.code, lessons: c.lessons, startsAt: c.startsAt, endsAt: c.endsAt, limits: c.limits, endedAt: c.endedAt, joinUrl: link, qrSvg: qr,
+            // What the class booked, and what is booted for it now (absent once its window is over).
+            reservation: c.reservation ? { ...c.reservation, ...pick(deps.sandboxes.reservation(c.id)) } : null,
+            headroom: deps.sandboxes.headroom(),
+          },
         };
       },
     }),
@@ -147,7 +177,7 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
         const { columns, rows } = gridSnapshot(deps, c);
         return {
           status: 200,
-          body: classJson(c, columns, rows, (learner) => store.scores(learner)),
+          body: classJson(c, columns, rows, (learner) => store.scores(learner), (learner) => store.evidence(learner)),
           headers: { 'Content-Disposition': `attachment; filename="berth-class-${c.code}.json"` },
         };
       },
@@ -160,6 +190,7 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
         const c = owned(instructor.id, params.id!);
         if (!c) return notFound;
         classes.end(c.id);
+        deps.sandboxes.cancelReservation(c.id);
         deps.bus.publish({ type: 'membership', classId: c.id, at: Date.now() });
         deps.bus.publish({ type: 'notice', classId: c.id, notice: { kind: 'ended' }, at: Date.now() });
         // Stopped, not removed: each learner's work and progress stay theirs.
@@ -255,7 +286,7 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
         if (!c) return { status: 404, body: { error: 'no running class has this code' } };
         const name = cleanDisplayName(body.name);
         if (!name) return { status: 400, body: { error: `a display name is 1-${MAX_DISPLAY_NAME} characters without control characters` } };
-        const { learner, setCookie } = learnerOf(deps, req);
+        const { learner, setCookie } = learnerOf(deps, req, c.id);
         classes.join(c.id, learner, name);
         deps.bus.publish({ type: 'membership', classId: c.id, learner, at: Date.now() });
         const headers: Record<string, string> = setCookie ? { 'Set-Cookie': setCookie } : {};
@@ -265,11 +296,16 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
   ];
 }
 
+/** A live reservation's counts for the class page. */
+function pick(r: (ReservationState & { ready: number; booting: number }) | undefined): { ready: number; booting: number; claimed: number; active: boolean } {
+  return r ? { ready: r.ready, booting: r.booting, claimed: r.claimed, active: true } : { ready: 0, booting: 0, claimed: 0, active: false };
+}
+
 /** The request's learner, or a new one with the usual cookie (as GET /api/session makes them). */
-function learnerOf(deps: ClassRouteDeps, req: IncomingMessage): { learner: string; setCookie?: string } {
+function learnerOf(deps: ClassRouteDeps, req: IncomingMessage, classId: string): { learner: string; setCookie?: string } {
   const known = authenticate(deps.store, req, deps.secure);
   if (known) return { learner: known };
-  const id = deps.claimWarm() ?? newLearnerId();
+  const id = deps.claimWarm(classId) ?? newLearnerId();
   const learner = handleOf(id);
   deps.store.addLearner(learner);
   return { learner, setCookie: learnerCookie(id, deps.secure) };
