@@ -220,7 +220,7 @@ export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res
     if (!opts.isAllowedHost(host)) {
       return json(res, 421, { error: 'this server does not answer to that host name; add its origin to BERTH_PUBLIC_URL or BERTH_ALLOWED_ORIGINS' });
     }
-    res.setHeader('Content-Security-Policy', contentSecurityPolicy(host!, secure && host === publicHost, path.startsWith('/teach/replay')));
+    res.setHeader('Content-Security-Policy', contentSecurityPolicy(host!, secure && host === publicHost, /^(\/en)?\/teach\/replay/.test(path)));
     if (secure && host === publicHost) res.setHeader('Strict-Transport-Security', HSTS);
 
     if (path === '/metrics') return serveMetrics(req, res);

@@ -8,6 +8,7 @@
  */
 import * as AsciinemaPlayer from 'asciinema-player';
 import 'asciinema-player/dist/bundle/asciinema-player.css';
+import { isLang, t } from '../i18n/strings.ts';
 
 interface Listed {
   lesson: string;
@@ -20,6 +21,8 @@ const root = document.querySelector<HTMLElement>('main.replay');
 if (root) void start(root);
 
 async function start(root: HTMLElement): Promise<void> {
+  const lang = document.documentElement.lang;
+  const s = t(isLang(lang) ? lang : 'ko').teach.replay;
   const params = new URLSearchParams(location.search);
   const learner = params.get('learner') ?? '';
   const classId = params.get('class') ?? '';
@@ -32,13 +35,13 @@ async function start(root: HTMLElement): Promise<void> {
   const res = await fetch(base).catch(() => undefined);
   if (!res?.ok) {
     root.dataset.state = 'error';
-    status.textContent = res?.status === 401 ? 'Log in as an instructor first.' : 'No recordings of this learner in your classes.';
+    status.textContent = res?.status === 401 ? s.login : s.none;
     return;
   }
   const { recordings } = (await res.json()) as { recordings: Listed[] };
   if (recordings.length === 0) {
     root.dataset.state = 'empty';
-    status.textContent = 'Nothing recorded yet.';
+    status.textContent = s.empty;
     return;
   }
   let player: AsciinemaPlayer.Player | undefined;
@@ -57,7 +60,7 @@ async function start(root: HTMLElement): Promise<void> {
         return btn;
       }),
     );
-    status.textContent = rec.markers.length ? 'Jump to where an exercise passed:' : 'No exercise passed in this recording.';
+    status.textContent = rec.markers.length ? s.jump : s.noPass;
     root.dataset.state = 'ready';
     root.dataset.lesson = rec.lesson;
   };

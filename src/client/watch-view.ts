@@ -9,17 +9,20 @@
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { WATCH_PATH, parseWatchServerMessage, type WatchClientMessage } from '../../sandbox-server/src/protocol.ts';
+import { isLang, t } from '../i18n/strings.ts';
 
 const root = document.querySelector<HTMLElement>('main.watch');
 if (root) start(root);
 
 function start(root: HTMLElement): void {
+  const lang = document.documentElement.lang;
+  const s = t(isLang(lang) ? lang : 'ko').teach.watch;
   const params = new URLSearchParams(location.search);
   const learner = params.get('learner') ?? '';
   const classId = params.get('class');
   const replay = root.querySelector<HTMLAnchorElement>('.watch-replay')!;
   if (classId) {
-    replay.href = `/teach/replay/?class=${encodeURIComponent(classId)}&learner=${encodeURIComponent(learner)}`;
+    replay.href = `${root.dataset.replay}?class=${encodeURIComponent(classId)}&learner=${encodeURIComponent(learner)}`;
     replay.hidden = false;
   }
   const status = root.querySelector<HTMLElement>('.watch-status')!;
@@ -43,7 +46,7 @@ function start(root: HTMLElement): void {
     helping = on;
     root.dataset.helping = String(on);
     helpBtn.setAttribute('aria-pressed', String(on));
-    helpBtn.textContent = on ? 'Stop typing (back to watching)' : 'Type to help';
+    helpBtn.textContent = on ? s.helpStop : s.helpStart;
     term.options.disableStdin = !on;
     term.options.cursorBlink = on;
   };
@@ -58,13 +61,13 @@ function start(root: HTMLElement): void {
       term.reset();
       term.resize(msg.cols, msg.rows);
       root.dataset.state = 'watching';
-      status.textContent = 'Watching live (read-only).';
+      status.textContent = s.live;
     } else if (msg.t === 'resize') {
       term.resize(msg.cols, msg.rows);
     } else {
       setHelping(msg.on);
       if (!msg.on && msg.endedByLearner) {
-        status.textContent = 'The learner ended your typing; this view is read-only now.';
+        status.textContent = s.endedByLearner;
         helpBtn.disabled = true;
       }
     }
@@ -73,7 +76,7 @@ function start(root: HTMLElement): void {
     root.dataset.state = 'closed';
     setHelping(false);
     helpBtn.disabled = true;
-    status.textContent = ev.code === 1006 ? 'Could not open this learner\'s terminal (not in your classes, or not logged in).' : `Closed: ${ev.reason || ev.code}`;
+    status.textContent = ev.code === 1006 ? s.refused : s.closed(ev.reason || String(ev.code));
   };
   helpBtn.addEventListener('click', () => send({ t: 'help', on: !helping }));
   const encoder = new TextEncoder();

@@ -18,7 +18,7 @@ export function otherLang(lang: Lang): Lang {
 }
 
 /** Classroom pages (src/pages/teach/, src/pages/join/). */
-export function teachUrl(lang: Lang, page: '' | 'login' | 'setup' | 'class' = ''): string {
+export function teachUrl(lang: Lang, page: '' | 'login' | 'setup' | 'class' | 'watch' | 'replay' = ''): string {
   return `${langPrefix(lang)}/teach/${page ? `${page}/` : ''}`;
 }
 
