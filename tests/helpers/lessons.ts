@@ -18,3 +18,18 @@ export function writeLessons(lessons: Record<string, string>): string {
   }
   return root;
 }
+
+/** A one-exercise lesson for tests that need a lesson, not what it teaches: `id` writes "berth" to ~/note.txt. */
+export function noteLesson(id = 'make-note'): string {
+  return `
+exercises:
+  - id: ${id}
+    title: { ko: 메모, en: A note }
+    checks:
+      - type: file_contains
+        path: note.txt
+        contains: berth
+    solution: echo berth > ~/note.txt
+    near_miss: "true"
+`;
+}

@@ -8,22 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
-import { writeLessons } from '../helpers/lessons.ts';
+import { noteLesson, writeLessons } from '../helpers/lessons.ts';
 import { newInstructor, openStream, post, type InstructorClient } from '../helpers/classroom.ts';
 import { handleOf } from '../../sandbox-server/src/identity.ts';
 import type { ClassNotice } from '../../sandbox-server/src/protocol.ts';
 
-const NOTE = `
-exercises:
-  - id: make-note
-    title: { ko: 메모, en: A note }
-    checks:
-      - type: file_contains
-        path: note.txt
-        contains: berth
-    solution: echo berth > ~/note.txt
-    near_miss: "true"
-`;
+const NOTE = noteLesson();
 
 describe('class actions', () => {
   const content = writeLessons({ '80-note': NOTE });

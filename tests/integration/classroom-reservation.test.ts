@@ -8,21 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
-import { writeLessons } from '../helpers/lessons.ts';
+import { noteLesson, writeLessons } from '../helpers/lessons.ts';
 import { newInstructor, post, type InstructorClient } from '../helpers/classroom.ts';
 import { handleOf } from '../../sandbox-server/src/identity.ts';
 
-const NOTE = `
-exercises:
-  - id: make-note
-    title: { ko: 메모, en: A note }
-    checks:
-      - type: file_contains
-        path: note.txt
-        contains: berth
-    solution: echo berth > ~/note.txt
-    near_miss: "true"
-`;
+const NOTE = noteLesson();
 
 interface ClassInfo {
   reservation: { count: number; images: string[]; ready: number; booting: number; claimed: number; active: boolean } | null;

@@ -15,20 +15,10 @@ import { LIMIT_MARKER } from '../../sandbox-server/src/classroom/recorder.ts';
 import { newLearner, startTestBerth, testConfig, type TestBerth } from '../helpers/berth.ts';
 import { TestTerminal } from '../helpers/terminal-client.ts';
 import { TestWatcher } from '../helpers/watch-client.ts';
-import { writeLessons } from '../helpers/lessons.ts';
+import { noteLesson, writeLessons } from '../helpers/lessons.ts';
 import { newInstructor, post, type InstructorClient } from '../helpers/classroom.ts';
 
-const LESSON = `
-exercises:
-  - id: write-note
-    title: { ko: 메모, en: A note }
-    checks:
-      - type: file_contains
-        path: note.txt
-        contains: berth
-    solution: echo berth > ~/note.txt
-    near_miss: "true"
-`;
+const LESSON = noteLesson('write-note');
 const CAP = 48 * 1024;
 
 type Watchers = Extract<ServerMessage, { t: 'watchers' }>;
