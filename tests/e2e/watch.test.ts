@@ -98,9 +98,21 @@ describe('an instructor watches and replays a learner', () => {
     await learnerPage.locator('.sandbox-watchers[hidden]').waitFor({ state: 'attached' });
   });
 
+  test('the watch and replay pages speak Korean at /teach/ and English at /en/teach/', async () => {
+    const page = await teacherCtx.newPage();
+    for (const [path, lang, button] of [['/teach/watch/', 'ko', '입력해서 돕기'], ['/en/teach/watch/', 'en', 'Type to help']] as const) {
+      await page.goto(`${e2e!.berth.origin}${path}?learner=${learner}`);
+      assert.equal(await page.locator('html').getAttribute('lang'), lang);
+      await page.getByRole('button', { name: button }).waitFor();
+    }
+    await page.goto(`${e2e!.berth.origin}/teach/replay/?class=none&learner=${learner}`);
+    await page.getByText('내 수업에 이 학습자의 녹화가 없어요.').waitFor();
+    await page.close();
+  });
+
   test('help mode: the learner sees who types and stops it', async () => {
     const page = await teacherCtx.newPage();
-    await page.goto(`${e2e!.berth.origin}/teach/watch/?learner=${learner}`);
+    await page.goto(`${e2e!.berth.origin}/en/teach/watch/?learner=${learner}`);
     await page.locator('main.watch[data-state="watching"]').waitFor();
     await page.getByRole('button', { name: 'Type to help' }).click();
     await page.locator('main.watch[data-helping="true"]').waitFor();
@@ -136,7 +148,7 @@ describe('an instructor watches and replays a learner', () => {
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
     // From the watch page's link to the recordings.
-    await page.goto(`${e2e!.berth.origin}/teach/watch/?class=${classId}&learner=${learner}`);
+    await page.goto(`${e2e!.berth.origin}/en/teach/watch/?class=${classId}&learner=${learner}`);
     await page.locator('a.watch-replay').click();
     await page.locator('main.replay[data-state="ready"][data-lesson="00-welcome"]').waitFor();
     assert.match(page.url(), new RegExp(`/teach/replay/\\?class=${classId}&learner=${learner}$`));
