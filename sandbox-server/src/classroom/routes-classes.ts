@@ -183,6 +183,18 @@ export function classRoutes(deps: ClassRouteDeps): Route[] {
       },
     }),
     route({
+      method: 'GET',
+      path: '/api/teach/classes/:id/evidence/:learner',
+      auth: 'instructor',
+      // What a member's graded checks observed when each exercise passed, for the class's lessons.
+      handle: ({ instructor, params }) => {
+        const c = owned(instructor.id, params.id!);
+        if (!c || !classes.isMember(c.id, params.learner!)) return notFound;
+        const evidence = store.evidence(params.learner!).filter((e) => c.lessons.includes(e.lesson));
+        return { status: 200, body: { evidence: evidence.map((e) => ({ ...e, late: c.endsAt !== null && e.recordedAt > c.endsAt })) } };
+      },
+    }),
+    route({
       method: 'POST',
       path: '/api/teach/classes/:id/end',
       auth: 'instructor',
