@@ -141,7 +141,7 @@ describe('classroom in the browser', () => {
     });
     console.log(`# grid latency: ${gridAt - pageAt} ms after the learner's page showed the pass (${gridAt - typed} ms after Enter; ${pageAt - typed} ms for the learner's page)`);
     assert.equal(await cell.getAttribute('data-s'), 'passed');
-    assert.equal(await row.locator('td').nth(-2).innerText(), '1/' + (await row.locator('td[data-s]').count()));
+    assert.equal(await row.locator('td [data-done]').innerText(), '1/' + (await row.locator('td[data-s]').count()));
     await teacher.screenshot({ path: join(SHOTS, 'grid-1280.png'), fullPage: false });
 
     // A message to the class: a banner on the learner's page, as text.
@@ -177,6 +177,17 @@ describe('classroom in the browser', () => {
     assert.equal(lines.length, 2 + LEARNERS + 1);
     const real = lines.find((l) => l[0] === 'Real Learner')!;
     assert.equal(real[5], '1');
+  });
+
+  test("a learner's grading evidence opens in a dialog from their row (none in a practice lesson)", async () => {
+    const row = teacher.locator('table[data-grid] tbody tr', { has: teacher.getByRole('rowheader', { name: 'Real Learner' }) });
+    await row.locator('button.grid-evidence').click();
+    const dialog = teacher.locator('dialog[data-evidence]');
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.locator('h2').innerText(), /Real Learner/);
+    assert.match(await dialog.innerText(), /채점하는 레슨|graded lesson/);
+    await dialog.getByRole('button').click();
+    await dialog.waitFor({ state: 'hidden' });
   });
 
   test('the classroom pages: no serious accessibility violations and nothing wider than the screen, at 390 and 1280 px', async () => {
