@@ -1140,6 +1140,10 @@ export class SandboxManager {
     await this.starts.acquire();
     try {
       let info = await runtime.find(sb.learner);
+      if (info && (await runtime.replaceIfOutdated?.(info))) {
+        this.log.info({ learner: shortHandle(sb.learner) }, 'sandbox made from an older image: recreated from the current one, data kept');
+        info = undefined;
+      }
       if (!info) {
         // Below the free-space mark: learners with data resume, no new sandbox takes space.
         if (this.disk && !this.disk.canCreate() && !this.disk.hasData(sb.learner)) throw new DiskFull();

@@ -312,7 +312,18 @@ export class DockerRuntime implements SandboxRuntime {
       running: c.State === 'running',
       engineState: c.State,
       createdAt: c.Created * 1000,
+      imageId: c.ImageID,
     }));
+  }
+
+  async replaceIfOutdated(info: SandboxInfo): Promise<boolean> {
+    if (info.running || !info.imageId) return false;
+    // The tag's image now (`npm run images` may have rebuilt it while the server runs).
+    const current = await this.docker.getImage(this.image).inspect().then((i) => i.Id, () => undefined);
+    if (!current || current === info.imageId) return false;
+    // Only the container goes: the learner's disk is its named volume, the root filesystem is read-only.
+    await ignoreMissing(this.docker.getContainer(info.id).remove({ v: true }));
+    return true;
   }
 
   async listVolumes(): Promise<VolumeInfo[]> {

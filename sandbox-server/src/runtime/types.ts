@@ -12,6 +12,8 @@ export interface SandboxInfo {
   /** Container state as the engine reports it (running, exited, created, dead...). */
   engineState: string;
   createdAt: number;
+  /** The image the container was made from (the runtime's own id for it). */
+  imageId?: string;
 }
 
 export interface VolumeInfo {
@@ -82,6 +84,12 @@ export interface SandboxRuntime {
   watchEvents(id: string, onEvent: (type: string) => void): Promise<() => void>;
   /** Starts an interactive login shell with a TTY; `lang` is the language of its greeting (absent: both). */
   openShell(id: string, cols: number, rows: number, lang?: 'ko' | 'en'): Promise<Shell>;
+  /**
+   * A stopped sandbox made from an older sandbox image (Berth was upgraded since):
+   * its container is removed, so the next start makes one from the current image
+   * on the same data. Returns whether it did.
+   */
+  replaceIfOutdated?(info: SandboxInfo): Promise<boolean>;
   /** Last lines of the sandbox's own log, to explain a failed start. */
   logsTail(id: string, lines: number): Promise<string>;
   /** Disk used by each sandbox's data and what is left on the host (absent: not measurable, no disk budget). */
