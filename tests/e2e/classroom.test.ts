@@ -70,6 +70,8 @@ describe('classroom in the browser', () => {
     await teacher.getByRole('button', { name: 'Create class' }).click();
     await teacher.waitForURL(/\/en\/teach\/class\/\?id=/);
     classUrl = teacher.url();
+    // The page fills the class in once its request answers: wait for the code, do not race it.
+    await teacher.locator('[data-class-code]').filter({ hasText: /\S/ }).waitFor();
     code = (await teacher.locator('[data-class-code]').innerText()).trim();
     assert.match(code, /^[234679ACDEFGHJKMNPQRTUVWXYZ]{6}$/);
     assert.equal(await teacher.locator('[data-class-name]').innerText(), 'Bootcamp <Tuesday>', 'the name is text, not markup');
